@@ -1,0 +1,38 @@
+"""tunelake: tune any program on Ray, keep every trial in a Parquet lake, start warm.
+
+The notebook API is :func:`run` (an experiment spec in, a :class:`Result` out)
+and :func:`sql` (DuckDB over the lake). Heavy modules load on first use, so
+``import tunelake`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from tunelake.platform.experiment import Result, run
+    from tunelake.platform.spec import Spec, load_spec
+
+__all__ = ["Result", "Spec", "load_spec", "run", "sql", "__version__"]
+
+
+def sql(query: str, lake: str | None = None, params: list[Any] | None = None):  # -> pandas.DataFrame
+    """Run a SQL query over the lake's tables; returns a pandas DataFrame."""
+    from tunelake.store.lake import Lake
+    from tunelake.store.query import query as _query
+
+    return _query(Lake(lake), query, params).to_pandas()
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "Result"):
+        from tunelake.platform import experiment
+
+        return getattr(experiment, name)
+    if name in ("Spec", "load_spec"):
+        from tunelake.platform import spec
+
+        return getattr(spec, name)
+    raise AttributeError(f"module 'tunelake' has no attribute {name!r}")

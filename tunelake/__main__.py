@@ -1,0 +1,8 @@
+"""``python -m tunelake``: the same command line as the ``tunelake`` script."""
+
+import sys
+
+from tunelake.platform.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

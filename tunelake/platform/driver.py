@@ -1,0 +1,111 @@
+"""The Tune driver: builds a ``Tuner`` for an experiment and runs it.
+
+With :mod:`tunelake.platform.trainable`, :mod:`~tunelake.platform.space`,
+:mod:`~tunelake.platform.search` and :mod:`~tunelake.platform.recorder`, this
+is where Ray Tune is used; the rest of tunelake speaks its own types.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import ray
+from ray import tune
+from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
+
+from tunelake.platform import workspace
+from tunelake.platform.progress import ProgressDisplay
+from tunelake.platform.recorder import LakeRecorder, Tally
+from tunelake.platform.search import make_scheduler, make_searcher
+from tunelake.platform.space import param_space
+from tunelake.platform.spec import SchedulerKind
+from tunelake.platform.trainable import OBJECTIVE, CommandTrainable, TrialContext
+
+if TYPE_CHECKING:
+    from tunelake.platform.experiment import Experiment
+
+STOP_REASONS = {
+    SchedulerKind.ASHA: "stopped early by the ASHA scheduler",
+    SchedulerKind.MEDIAN: "stopped early by the median stopping rule",
+    SchedulerKind.FIFO: "stopped by Tune (time budget or interrupt)",
+}
+
+
+def _storage_path(experiment: "Experiment") -> str:
+    local = experiment.lake.fs.local_path()
+    return str((local / "_tune") if local else workspace.cache_root() / "tune")
+
+
+def _extra_env(experiment: "Experiment") -> dict[str, str]:
+    spec = experiment.spec
+    env = {}
+    if spec.dataset is not None:
+        env["TUNELAKE_DATASET_URI"] = spec.dataset.uri
+        env["TUNELAKE_DATASET_TARGET"] = spec.dataset.target or ""
+    if experiment.dataset_id:
+        env["TUNELAKE_DATASET_ID"] = experiment.dataset_id
+    return env
+
+
+def tune_search(experiment: "Experiment", tally: Tally, progress: bool) -> None:
+    """Run the search; every trial's rows are in the lake when this returns."""
+    spec = experiment.spec
+    snapshot = experiment.snapshot
+    assert snapshot is not None
+    opt = spec.optimizer
+    deadline = time.time() + opt.time_budget_s if opt.time_budget_s else None
+    context = TrialContext(
+        experiment_id=experiment.experiment_id,
+        command=spec.command,
+        subdir=spec.dir,
+        install_script=spec.install_script,
+        workspace_key=snapshot.workspace_key(spec.install_script),
+        archive=[ray.put(snapshot.archive)],
+        primary_metric=spec.primary_result_key,
+        metric_regexes=dict(spec.metrics),
+        model_store=experiment.store,
+        model_dir=spec.model_storage.model_dir,
+        clean_model_dir=spec.model_storage.clean_model_dir_flag,
+        trial_timeout_s=opt.trial_timeout_s,
+        deadline=deadline,
+        extra_env=_extra_env(experiment),
+    )
+    resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
+    trainable = tune.with_resources(tune.with_parameters(CommandTrainable, context=context), resources)
+    recorder = LakeRecorder(
+        experiment.lake, experiment.experiment_id, tally, STOP_REASONS[opt.scheduler],
+        code_commit=snapshot.commit, dataset_id=experiment.dataset_id,
+    )
+    callbacks: list[tune.Callback] = [recorder]
+    display = ProgressDisplay(tally, experiment.experiment_id, opt.samples()) if progress else None
+    if display is not None:
+        callbacks.append(display)
+    tuner = tune.Tuner(
+        trainable,
+        param_space=param_space(spec.search, opt.algorithm),
+        tune_config=TuneConfig(
+            metric=OBJECTIVE,
+            mode=spec.mode.value,
+            search_alg=make_searcher(opt, [dict(p) for p in opt.points_to_evaluate]),
+            scheduler=make_scheduler(opt),
+            num_samples=opt.samples(),
+            max_concurrent_trials=opt.max_concurrent_trials,
+            time_budget_s=opt.time_budget_s,
+            reuse_actors=True,
+        ),
+        run_config=RunConfig(
+            name=experiment.experiment_id,
+            storage_path=_storage_path(experiment),
+            verbose=0,
+            callbacks=callbacks,
+            failure_config=FailureConfig(max_failures=0),
+            checkpoint_config=CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
+        ),
+    )
+    try:
+        tuner.fit()
+    finally:
+        recorder.flush()
+        if display is not None:
+            display.close()

@@ -1,0 +1,218 @@
+"""Running one experiment: spec in, every trial in the lake, a :class:`Result` out.
+
+The order matters for "nothing lost": the experiment's row is written before
+anything can fail, the code is fetched and prepared on this node before any
+trial starts (so a broken ``install_script`` is one clear error, not N failed
+trials), and the final row is written however the search ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from tunelake.cluster.connect import ray_session
+from tunelake.errors import TunelakeError, UserInputError
+from tunelake.platform import workspace
+from tunelake.platform.modelstore import ModelStore, model_store
+from tunelake.platform.recorder import Tally
+from tunelake.platform.source import Snapshot, code_source, redact_url
+from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
+from tunelake.store import query
+from tunelake.store.lake import Lake, utcnow
+from tunelake.store.schema import EXPERIMENTS, ExperimentStatus
+
+# Tune reads these when the driver runs; tunelake writes its own records, so
+# Tune's default CSV/JSON/TensorBoard loggers would only cost time and disk.
+_TUNE_ENV = {
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    "RAY_AIR_NEW_OUTPUT": "0",
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "1000",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a finished experiment left in the lake."""
+
+    experiment_id: str
+    status: str
+    lake: str
+    models: str | None
+    best_trial_id: str | None
+    best_value: float | None
+    best_params: dict[str, Any] | None
+    counts: dict[str, int]
+    error: str | None = None
+    trials: Any = field(default=None, repr=False, compare=False)  # pandas.DataFrame, best first
+
+
+def new_experiment_id(name: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40] or "experiment"
+    return f"{slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _as_spec(spec: Spec | dict[str, Any] | str | Path) -> tuple[Spec, Path | None]:
+    if isinstance(spec, Spec):
+        return spec, None
+    if isinstance(spec, dict):
+        return parse_spec(spec), None
+    return load_spec(spec), Path(spec).resolve().parent
+
+
+def _spec_record(spec: Spec) -> str:
+    data = spec.model_dump(mode="json")
+    data["code_github"] = redact_url(spec.code_github)
+    return json.dumps(data, sort_keys=True)
+
+
+class Experiment:
+    """One run of a spec against a lake. Use :func:`run` unless you need the steps."""
+
+    def __init__(self, spec: Spec, lake: Lake, base_dir: Path | None = None, address: str | None = None) -> None:
+        if spec.backend is Backend.AWS and not (address or os.environ.get("RAY_ADDRESS")):
+            raise UserInputError(
+                "backend 'aws' runs on a Ray cluster: start one with `ray up` on the config from "
+                "`tunelake cluster render SPEC`, then pass --address (or set RAY_ADDRESS); "
+                "use backend 'local' to run here"
+            )
+        self.spec = spec
+        self.lake = lake
+        self.base_dir = base_dir
+        self.address = address
+        self.experiment_id = new_experiment_id(spec.display_name())
+        self.store: ModelStore = model_store(spec.model_storage, lake.fs.local_path())
+        self.dataset_id: str | None = None
+        self.snapshot: Snapshot | None = None
+        self._created = utcnow()
+
+    def _write(self, status: ExperimentStatus, **fields: Any) -> None:
+        spec = self.spec
+        self.lake.append(EXPERIMENTS, [{
+            "experiment_id": self.experiment_id,
+            "name": spec.display_name(),
+            "status": status.value,
+            "primary_metric": spec.primary_result_key,
+            "mode": spec.mode.value,
+            "algorithm": spec.optimizer.algorithm.value,
+            "scheduler": spec.optimizer.scheduler.value,
+            "num_samples": spec.optimizer.samples(),
+            "spec": _spec_record(spec),
+            "code_source": self.snapshot.source if self.snapshot else redact_url(spec.code_github),
+            "code_commit": self.snapshot.commit if self.snapshot else None,
+            "command": spec.command,
+            "dataset_id": self.dataset_id,
+            "model_storage": self.store.uri_for(self.experiment_id, ""),
+            "host": socket.gethostname(),
+            "tunelake_version": _version(),
+            "ray_version": ray.__version__,
+            "created_at": self._created,
+            **fields,
+        }])
+
+    def run(self, progress: bool = True) -> Result:
+        self._write(ExperimentStatus.RUNNING)
+        try:
+            self._prepare()
+            with ray_session(self.address) as address:
+                self._write(ExperimentStatus.RUNNING, ray_address=address)
+                counts = self._search(address, progress)
+        except KeyboardInterrupt:
+            self._end(ExperimentStatus.INTERRUPTED, "interrupted by the user")
+            raise
+        except TunelakeError as exc:
+            self._end(ExperimentStatus.FAILED, str(exc))
+            raise
+        except Exception as exc:
+            self._end(ExperimentStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+        completed = counts.get("completed", 0)
+        error = None if completed else f"no trial completed ({sum(counts.values())} trials; see trials.reason)"
+        return self._end(ExperimentStatus.COMPLETED if completed else ExperimentStatus.FAILED, error)
+
+    def _prepare(self) -> None:
+        from tunelake.metalearn.dataset import register
+
+        if self.spec.dataset is not None:
+            self.dataset_id = register(self.lake, self.spec.dataset, self.base_dir)
+        source = code_source(self.spec.code_github, self.spec.code_ref, workspace.cache_root(), self.base_dir)
+        self.snapshot = source.snapshot()
+        self._write(ExperimentStatus.RUNNING)
+        workspace.prepare(
+            self.snapshot.workspace_key(self.spec.install_script),
+            lambda: self.snapshot.archive,  # type: ignore[union-attr]
+            self.spec.install_script,
+            self.spec.dir,
+        )
+
+    def _search(self, address: str, progress: bool) -> dict[str, int]:
+        from tunelake.platform.driver import tune_search
+
+        assert self.snapshot is not None
+        os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
+        tally = Tally(mode=self.spec.mode.value, metric=self.spec.primary_result_key)
+        tune_search(self, tally, progress)
+        return query.status_counts(self.lake, self.experiment_id)
+
+    def _end(self, status: ExperimentStatus, error: str | None) -> Result:
+        best = None
+        counts: dict[str, int] = {}
+        trials = None
+        try:
+            best = query.best_trial(self.lake, self.experiment_id)
+            counts = query.status_counts(self.lake, self.experiment_id)
+            trials = query.trials_frame(self.lake, self.experiment_id)
+        except TunelakeError:
+            pass
+        self._write(
+            status,
+            finished_at=utcnow(),
+            best_trial_id=best["trial_id"] if best else None,
+            best_value=best["value"] if best else None,
+            best_params=best["params"] if best else None,
+            error=error,
+        )
+        return Result(
+            experiment_id=self.experiment_id,
+            status=status.value,
+            lake=self.lake.uri,
+            models=self.store.uri_for(self.experiment_id, "").rstrip("/"),
+            best_trial_id=best["trial_id"] if best else None,
+            best_value=best["value"] if best else None,
+            best_params=json.loads(best["params"]) if best else None,
+            counts=counts,
+            error=error,
+            trials=trials,
+        )
+
+
+def _version() -> str:
+    from tunelake import __version__
+
+    return __version__
+
+
+def run(
+    spec: Spec | dict[str, Any] | str | Path,
+    lake: str | None = None,
+    address: str | None = None,
+    progress: bool = False,
+) -> Result:
+    """Run an experiment and return its :class:`Result` (trials as a DataFrame).
+
+    ``spec`` is a :class:`Spec`, a dict, or the path of a JSON/YAML file
+    (relative ``code_github`` paths are then taken from the file's folder).
+    ``lake`` defaults to ``$TUNELAKE_LAKE``, else ``./tunelake-lake``;
+    ``address`` to ``$RAY_ADDRESS``, else a local Ray instance.
+    """
+    parsed, base_dir = _as_spec(spec)
+    return Experiment(parsed, Lake(lake), base_dir, address).run(progress=progress)

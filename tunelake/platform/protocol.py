@@ -1,0 +1,65 @@
+"""The trial protocol: how a trial's parameters reach the user's program.
+
+Every trial gets its parameters three ways, so any language can read them:
+``{name}`` placeholders in the command (shell-quoted), ``TUNELAKE_PARAMS``
+(JSON) plus ``TUNELAKE_PARAMS_FILE`` (the same JSON in a file), and one
+``TUNELAKE_PARAM_<NAME>`` variable each. ``TUNELAKE_TRIAL_ID``,
+``TUNELAKE_EXPERIMENT_ID``, ``TUNELAKE_TRIAL_DIR`` and ``TUNELAKE_MODEL_DIR``
+say where it runs and where to save its model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+from tunelake.platform.spec import PLACEHOLDER
+
+SERVER_SECRETS = ("TUNELAKE_API_TOKEN", "RAY_AUTH_TOKEN")
+"""Settings of the tunelake process itself that a user's trial must never see."""
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def render_command(template: str, values: dict[str, Any]) -> str:
+    """Fill ``{name}`` placeholders (shell-quoted); ``{{`` and ``}}`` become braces."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        return shlex.quote(format_value(values[name]))
+
+    rendered = PLACEHOLDER.sub(fill, template)
+    return rendered.replace("{{", "{").replace("}}", "}")
+
+
+def env_name(param: str) -> str:
+    return "TUNELAKE_PARAM_" + re.sub(r"[^A-Za-z0-9]", "_", param).upper()
+
+
+def trial_env(
+    base: dict[str, str],
+    params: dict[str, Any],
+    params_file: str,
+    ids: dict[str, str],
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The trial's environment: ``base`` minus server secrets, plus the protocol's variables."""
+    env = {k: v for k, v in base.items() if k not in SERVER_SECRETS}
+    env["TUNELAKE_PARAMS"] = json.dumps(params, sort_keys=True)
+    env["TUNELAKE_PARAMS_FILE"] = params_file
+    for name, value in params.items():
+        env[env_name(name)] = format_value(value)
+    for name, value in ids.items():
+        env[f"TUNELAKE_{name.upper()}"] = value
+    env.update(extra or {})
+    return env

@@ -1,0 +1,179 @@
+"""Writes every trial's life to the lake, from inside the Tune driver loop.
+
+Each state change (running, then completed / stopped / failed) and every
+report becomes a row. Rows are buffered and written at the end of each Tune
+loop step, so a ``kill -9`` of the driver loses at most the step in flight,
+and a file holds many rows rather than one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ray.tune import Callback
+
+from tunelake.platform.trainable import FINAL, OBJECTIVE
+from tunelake.store.lake import Lake, utcnow
+from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
+
+
+@dataclass
+class Tally:
+    """Live counts and the best trial so far, for progress displays."""
+
+    mode: str
+    metric: str
+    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in TrialStatus})
+    best_value: float | None = None
+    best_params: dict[str, Any] | None = None
+    best_trial_id: str | None = None
+    finished: list[dict[str, Any]] = field(default_factory=list)
+
+    def better(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best_value is None:
+            return True
+        return value > self.best_value if self.mode == "max" else value < self.best_value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _ts(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, timezone.utc) if epoch else None
+
+
+class LakeRecorder(Callback):
+    """A Tune callback that appends trial and result rows to the lake."""
+
+    FLUSH_INTERVAL_S = 1.0
+
+    def __init__(self, lake: Lake, experiment_id: str, tally: Tally, stop_reason: str,
+                 code_commit: str | None = None, dataset_id: str | None = None) -> None:
+        self.lake = lake
+        self.experiment_id = experiment_id
+        self.tally = tally
+        self.stop_reason = stop_reason
+        self.code_commit = code_commit
+        self.dataset_id = dataset_id
+        self._trials: list[dict[str, Any]] = []
+        self._results: list[dict[str, Any]] = []
+        self._final: dict[str, dict[str, Any]] = {}
+        self._started: dict[str, float] = {}
+        self._node: dict[str, str] = {}
+        self._urgent = False
+        self._last_flush = time.monotonic()
+
+    # -- Tune hooks -------------------------------------------------------
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._started[trial.trial_id] = time.time()
+        self._trial_row(trial, TrialStatus.RUNNING, started_at=utcnow())
+        self.tally.counts[TrialStatus.RUNNING.value] += 1
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict[str, Any], **info: Any) -> None:
+        tid = trial.trial_id
+        node = result.get("hostname") or result.get("node_ip")
+        if node:
+            self._node[tid] = str(node)
+        for report in json.loads(result.get("tl_reports") or "[]"):
+            metrics = report["metrics"]
+            self._results.append({
+                "experiment_id": self.experiment_id,
+                "trial_id": tid,
+                "step": report["step"],
+                "value": metrics.get(self.tally.metric),
+                "metrics": _json(metrics),
+                "reported_at": _ts(report["at"]),
+            })
+        if result.get("tl_kind") == FINAL:
+            self._final[tid] = dict(result)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        final = self._final.pop(trial.trial_id, None)
+        if final is None:
+            last = trial.last_result or {}
+            self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
+                         reason=self.stop_reason, iterations=last.get("training_iteration"))
+            return
+        self._finish(
+            trial,
+            TrialStatus(final["tl_outcome"]),
+            value=(final.get("tl_metrics") or {}).get(self.tally.metric),
+            metrics=final.get("tl_metrics"),
+            reason=final.get("tl_reason"),
+            exit_code=final.get("tl_exit_code"),
+            signal=final.get("tl_signal"),
+            stderr_tail=final.get("tl_stderr_tail"),
+            model_uri=final.get("tl_model_uri"),
+            iterations=final.get("tl_steps"),
+        )
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        error = None
+        try:
+            error = trial.get_error()
+        except Exception:  # the error file may be unreadable; the row must still land
+            pass
+        text = str(error).strip().splitlines()[-1] if error else "the trial's Ray worker failed"
+        self._final.pop(trial.trial_id, None)
+        self._finish(trial, TrialStatus.FAILED, reason=f"worker error: {text}"[:2000])
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        if self._urgent or (self._results and time.monotonic() - self._last_flush > self.FLUSH_INTERVAL_S):
+            self.flush()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.flush()
+
+    # -- rows -------------------------------------------------------------
+
+    def _finish(self, trial: Any, status: TrialStatus, value: float | None = None,
+                metrics: dict[str, float] | None = None, **fields: Any) -> None:
+        started = self._started.get(trial.trial_id)
+        now = time.time()
+        self._trial_row(
+            trial, status, value=value, metrics=_json(metrics or {}), finished_at=_ts(now),
+            started_at=_ts(started), duration_s=(now - started) if started else None, **fields,
+        )
+        counts = self.tally.counts
+        counts[TrialStatus.RUNNING.value] = max(0, counts[TrialStatus.RUNNING.value] - 1)
+        counts[status.value] += 1
+        if status is TrialStatus.COMPLETED and value is not None and self.tally.better(value):
+            self.tally.best_value = value
+            self.tally.best_params = dict(trial.config)
+            self.tally.best_trial_id = trial.trial_id
+        self.tally.finished.append({"trial_id": trial.trial_id, "status": status.value, "value": value,
+                                    "params": dict(trial.config), "reason": fields.get("reason")})
+
+    def _trial_row(self, trial: Any, status: TrialStatus, **fields: Any) -> None:
+        row = {
+            "experiment_id": self.experiment_id,
+            "trial_id": trial.trial_id,
+            "status": status.value,
+            "params": _json(trial.config),
+            "node": self._node.get(trial.trial_id),
+            "code_commit": self.code_commit,
+            "dataset_id": self.dataset_id,
+            **fields,
+        }
+        self._trials.append(row)
+        self._urgent = True
+
+    def flush(self) -> None:
+        """Write what is buffered: results first, so a trial's end never lands before its reports."""
+        self._last_flush = time.monotonic()
+        if self._results:
+            self.lake.append(RESULTS, self._results)
+            self._results = []
+        if self._trials:
+            self.lake.append(TRIALS, self._trials)
+            self._trials = []
+        self._urgent = False

@@ -1,0 +1,100 @@
+"""The history lake: append-only Parquet tables under one root.
+
+Writers only ever add files; a row's state changes by appending a newer
+version of it. Readers (:mod:`tunelake.store.query`) see the latest version of
+each key, so they never block writers and compaction can run beside both.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from tunelake.errors import LakeError
+from tunelake.store.filesystem import LakeFileSystem, open_filesystem
+from tunelake.store.schema import SCHEMA_VERSION, TABLES, Table
+
+_clock_lock = threading.Lock()
+_last_version = 0
+
+
+def next_version() -> int:
+    """A nanosecond clock that never repeats or goes back within a process."""
+    global _last_version
+    with _clock_lock:
+        _last_version = max(_last_version + 1, time.time_ns())
+        return _last_version
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Lake:
+    """A lake root. Cheap to create; safe to share between threads."""
+
+    MARKER = "_tunelake.json"
+
+    def __init__(self, uri: str | None = None) -> None:
+        self.fs: LakeFileSystem = open_filesystem(uri)
+        self.uri = self.fs.uri
+        self._check_version()
+
+    def _check_version(self) -> None:
+        text = self.fs.read_text(self.MARKER)
+        if text is None:
+            self.fs.write_text(self.MARKER, json.dumps({"schema_version": SCHEMA_VERSION}))
+            return
+        try:
+            found = int(json.loads(text)["schema_version"])
+        except (ValueError, KeyError, TypeError):
+            raise LakeError(f"{self.fs.path(self.MARKER)} is damaged; it should hold {{\"schema_version\": N}}") \
+                from None
+        if found > SCHEMA_VERSION:
+            raise LakeError(
+                f"lake {self.uri} has schema version {found}, newer than this tunelake's {SCHEMA_VERSION}; "
+                "upgrade tunelake"
+            )
+
+    def append(self, table: str | Table, rows: Iterable[dict[str, Any]]) -> list[str]:
+        """Append ``rows`` (missing columns are null); one new file per partition."""
+        spec = TABLES[table] if isinstance(table, str) else table
+        rows = [_stamp(r) for r in rows]
+        if not rows:
+            return []
+        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            groups[_partition_dir(spec, row)].append(row)
+        written = []
+        for folder, group in groups.items():
+            arrow = pa.Table.from_pylist(group, schema=spec.schema)
+            written.append(self.fs.write_table(folder, arrow))
+        return written
+
+    def files(self, table: str | Table, partition: str | None = None) -> list[str]:
+        spec = TABLES[table] if isinstance(table, str) else table
+        folder = spec.name if partition is None else _partition_dir(spec, {spec.partition: partition})
+        return self.fs.list_parquet(folder)
+
+
+def _stamp(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out.setdefault("updated_at", utcnow())
+    out.setdefault("version", next_version())
+    out.setdefault("schema_version", SCHEMA_VERSION)
+    return out
+
+
+def _partition_dir(spec: Table, row: dict[str, Any]) -> str:
+    if spec.partition is None:
+        return spec.name
+    value = str(row.get(spec.partition) or "_none")
+    if "/" in value or value.startswith("."):
+        raise LakeError(f"{spec.partition} {value!r} cannot name a partition folder")
+    return f"{spec.name}/{spec.partition}={value}"

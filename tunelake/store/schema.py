@@ -1,0 +1,152 @@
+"""The lake's tables: their Arrow schemas, keys and version.
+
+Every row carries ``schema_version`` and ``version`` (a nanosecond clock that
+orders the versions of one key); readers see the latest version of each key.
+A new column is added at the end with a default of null, which old files then
+read as; a change that is not additive bumps :data:`SCHEMA_VERSION` and comes
+with a migration in :mod:`tunelake.store.lake`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+class TrialStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class ExperimentStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A lake table: its name, the columns that identify a row, its schema, and
+    the column (if any) whose value names the partition folder."""
+
+    name: str
+    key: tuple[str, ...]
+    schema: pa.Schema
+    partition: str | None = None
+
+
+_COMMON = [
+    pa.field("updated_at", _TS),
+    pa.field("version", pa.int64()),
+    pa.field("schema_version", pa.int16()),
+]
+
+EXPERIMENTS = Table(
+    "experiments",
+    ("experiment_id",),
+    pa.schema(
+        [
+            pa.field("experiment_id", pa.string()),
+            pa.field("name", pa.string()),
+            pa.field("status", pa.string()),
+            pa.field("primary_metric", pa.string()),
+            pa.field("mode", pa.string()),
+            pa.field("algorithm", pa.string()),
+            pa.field("scheduler", pa.string()),
+            pa.field("num_samples", pa.int64()),
+            pa.field("spec", pa.string()),
+            pa.field("code_source", pa.string()),
+            pa.field("code_commit", pa.string()),
+            pa.field("command", pa.string()),
+            pa.field("dataset_id", pa.string()),
+            pa.field("model_storage", pa.string()),
+            pa.field("ray_address", pa.string()),
+            pa.field("host", pa.string()),
+            pa.field("tunelake_version", pa.string()),
+            pa.field("ray_version", pa.string()),
+            pa.field("created_at", _TS),
+            pa.field("finished_at", _TS),
+            pa.field("best_trial_id", pa.string()),
+            pa.field("best_value", pa.float64()),
+            pa.field("best_params", pa.string()),
+            pa.field("error", pa.string()),
+            *_COMMON,
+        ]
+    ),
+)
+
+TRIALS = Table(
+    "trials",
+    ("experiment_id", "trial_id"),
+    pa.schema(
+        [
+            pa.field("experiment_id", pa.string()),
+            pa.field("trial_id", pa.string()),
+            pa.field("status", pa.string()),
+            pa.field("params", pa.string()),
+            pa.field("value", pa.float64()),
+            pa.field("metrics", pa.string()),
+            pa.field("iterations", pa.int64()),
+            pa.field("started_at", _TS),
+            pa.field("finished_at", _TS),
+            pa.field("duration_s", pa.float64()),
+            pa.field("node", pa.string()),
+            pa.field("exit_code", pa.int64()),
+            pa.field("signal", pa.string()),
+            pa.field("reason", pa.string()),
+            pa.field("stderr_tail", pa.string()),
+            pa.field("model_uri", pa.string()),
+            pa.field("code_commit", pa.string()),
+            pa.field("dataset_id", pa.string()),
+            *_COMMON,
+        ]
+    ),
+    partition="experiment_id",
+)
+
+RESULTS = Table(
+    "results",
+    ("experiment_id", "trial_id", "step"),
+    pa.schema(
+        [
+            pa.field("experiment_id", pa.string()),
+            pa.field("trial_id", pa.string()),
+            pa.field("step", pa.int64()),
+            pa.field("value", pa.float64()),
+            pa.field("metrics", pa.string()),
+            pa.field("reported_at", _TS),
+            *_COMMON,
+        ]
+    ),
+    partition="experiment_id",
+)
+
+DATASETS = Table(
+    "datasets",
+    ("dataset_id",),
+    pa.schema(
+        [
+            pa.field("dataset_id", pa.string()),
+            pa.field("name", pa.string()),
+            pa.field("source", pa.string()),
+            pa.field("target", pa.string()),
+            pa.field("task", pa.string()),
+            pa.field("n_rows", pa.int64()),
+            pa.field("n_features", pa.int64()),
+            pa.field("meta_features", pa.string()),
+            pa.field("feature_set", pa.string()),
+            *_COMMON,
+        ]
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (EXPERIMENTS, TRIALS, RESULTS, DATASETS)}
