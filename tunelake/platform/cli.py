@@ -69,9 +69,10 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
         out.print(f"best        {result.best_value:.6g}  trial {result.best_trial_id}  {params}", highlight=False, markup=False)
     out.print(f"lake        {result.lake}", highlight=False, markup=False)
     out.print(f"models      {result.models}", highlight=False, markup=False)
+    order = "DESC" if result.mode == "max" else "ASC"
     out.print(f"query       tunelake sql \"SELECT trial_id, status, value, params FROM trials "
-              f"WHERE experiment_id = '{result.experiment_id}' ORDER BY value DESC\"", highlight=False, markup=False,
-              soft_wrap=True)
+              f"WHERE experiment_id = '{result.experiment_id}' ORDER BY value {order}\"", highlight=False,
+              markup=False)
     if result.error:
         out.print(f"[red]error[/red]       {escape(result.error)}", highlight=False)
         return EXIT_ERROR

@@ -46,6 +46,7 @@ class Result:
 
     experiment_id: str
     status: str
+    mode: str
     lake: str
     models: str | None
     best_trial_id: str | None
@@ -184,6 +185,7 @@ class Experiment:
         return Result(
             experiment_id=self.experiment_id,
             status=status.value,
+            mode=self.spec.mode.value,
             lake=self.lake.uri,
             models=self.store.uri_for(self.experiment_id, "").rstrip("/"),
             best_trial_id=best["trial_id"] if best else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -26,20 +27,44 @@ MAX_LOG_BYTES = 64 * 1024 * 1024
 STDERR_TAIL_CHARS = 4000
 
 
+_SHELL_SYNTAX = re.compile(r"[;&|<>()`$\n*?\[\]{}~#=]")
+
+
+def shell_argv(command: str) -> list[str]:
+    """``sh -c`` for the command; a simple command replaces the shell (``exec``), so
+    its exit status and signals reach tunelake directly."""
+    if _SHELL_SYNTAX.search(command) is None:
+        command = f"exec {command}"
+    return ["/bin/sh", "-c", command]
+
+
 @dataclass(frozen=True)
 class Exited:
-    """The trial's main process ended (``returncode < 0``: killed by that signal)."""
+    """The trial's main process ended.
+
+    ``returncode < 0`` means killed by that signal; a shell reports a command
+    killed by signal N as exit code 128 + N, which counts as that signal too.
+    """
 
     returncode: int
 
     @property
+    def signal_number(self) -> int | None:
+        if self.returncode < 0:
+            return -self.returncode
+        if 128 < self.returncode <= 128 + 64:
+            return self.returncode - 128
+        return None
+
+    @property
     def signal_name(self) -> str | None:
-        if self.returncode >= 0:
+        number = self.signal_number
+        if number is None:
             return None
         try:
-            return signal.Signals(-self.returncode).name
+            return signal.Signals(number).name
         except ValueError:
-            return f"signal {-self.returncode}"
+            return f"signal {number}"
 
 
 Event = Report | Exited
@@ -100,7 +125,7 @@ class TrialProcess:
     def start(self) -> None:
         with open(self.stderr_log, "wb") as stderr:
             self._proc = subprocess.Popen(
-                ["/bin/sh", "-c", self.command],
+                shell_argv(self.command),
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

@@ -48,6 +48,9 @@ def make_scheduler(optimizer: Optimizer) -> TrialScheduler:
             grace_period=optimizer.grace_period,
             max_t=optimizer.max_t,
             reduction_factor=optimizer.reduction_factor,
+            # max_t places the rungs; a trial that gets past them runs to its own end
+            # (and saves its model) instead of being killed at max_t.
+            stop_last_trials=False,
         )
     if optimizer.scheduler is SchedulerKind.MEDIAN:
         return MedianStoppingRule(

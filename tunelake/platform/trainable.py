@@ -183,7 +183,8 @@ class CommandTrainable(tune.Trainable):
         metric = self._ctx.primary_metric
         info = {"exit_code": exited.returncode, "signal": exited.signal_name}
         if exited.signal_name:
-            return self._final(Outcome.FAILED, f"killed by {exited.signal_name}", **info)
+            shown = f" (exit code {exited.returncode})" if exited.returncode > 0 else ""
+            return self._final(Outcome.FAILED, f"killed by {exited.signal_name}{shown}", **info)
         if exited.returncode != 0:
             return self._final(Outcome.FAILED, f"exited with code {exited.returncode}", **info)
         if metric not in self._merged:

@@ -1,0 +1,71 @@
+"""Shared fixtures: one local Ray instance for the whole session, and small repos.
+
+Ray takes seconds to start on a small machine, so every test that needs it
+shares one instance (started lazily by the first such test).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Workspaces, git mirrors and trial dirs of the tests go under a temp dir."""
+    os.environ["TUNELAKE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ.pop("TUNELAKE_LAKE", None)
+    os.environ.pop("RAY_ADDRESS", None)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> str:
+    """The address of a local Ray instance shared by the session (2 CPUs, 2 fake GPUs)."""
+    import ray
+
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level="ERROR")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def lake_uri(tmp_path: Path) -> str:
+    return str(tmp_path / "lake")
+
+
+def write_repo(root: Path, files: dict[str, str], git: bool = False) -> Path:
+    """A small code repository at ``root`` (a git repo with one commit if ``git``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        if name.endswith(".sh"):
+            path.chmod(0o755)
+    if git:
+        env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@t"}
+        for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "first"]):
+            subprocess.run(["git", *cmd], cwd=root, env=env, check=True)
+    return root
+
+
+def commit_all(root: Path, message: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    subprocess.run(["git", "add", "-A"], cwd=root, env=env, check=True)
+    subprocess.run(["git", "commit", "-qm", message], cwd=root, env=env, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+PYTHON = sys.executable

@@ -1,0 +1,261 @@
+"""End to end: real Ray, real subprocesses, real Parquet files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import tunelake
+from tests.conftest import EXAMPLES, commit_all, write_repo
+from tunelake.errors import CodeSourceError
+from tunelake.platform.cli import main
+from tunelake.store.lake import Lake
+from tunelake.store.query import query
+
+pytestmark = pytest.mark.slow
+
+
+def rows(lake: str, sql: str, params: list | None = None) -> list[dict]:
+    return query(Lake(lake), sql, params).to_pylist()
+
+
+def spec(repo: Path, command: str, search: dict, **extra) -> dict:
+    doc = {"code_github": str(repo), "command": command, "primary_result_key": "score", "search": search,
+           "optimizer": {"algorithm": "grid", "max_concurrent_trials": 2}}
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key] = {**doc[key], **value}
+        else:
+            doc[key] = value
+    return doc
+
+
+def pgrep(pattern: str) -> list[str]:
+    done = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return done.stdout.split()
+
+
+def wait_gone(pattern: str, timeout: float = 15) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while pgrep(pattern) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return pgrep(pattern)
+
+
+def test_svm_example_through_the_cli(ray_cluster, lake_uri, capsys):
+    assert main(["run", str(EXAMPLES / "svm" / "experiment.json"), "--lake", lake_uri]) == 0
+    out = capsys.readouterr().out
+    (exp,) = rows(lake_uri, "SELECT * FROM experiments")
+    assert exp["status"] == "completed" and exp["primary_metric"] == "accuracy" and exp["num_samples"] == 12
+    assert exp["experiment_id"] in out and f"{exp['best_value']:.6g}" in out
+    trials = rows(lake_uri, "SELECT * FROM trials")
+    assert len(trials) == 12
+    assert {t["status"] for t in trials} <= {"completed", "stopped"}
+    completed = [t for t in trials if t["status"] == "completed"]
+    assert completed and all(0.5 < t["value"] <= 1 for t in completed)
+    assert exp["best_value"] == max(t["value"] for t in completed)
+    for t in completed:
+        assert Path(t["model_uri"], "model.pkl").is_file()
+        assert t["node"] and t["code_commit"].startswith("sha256:") and t["iterations"] == 3
+    per_trial = rows(lake_uri, "SELECT trial_id, count(*) AS n, max(step) AS last FROM results GROUP BY 1")
+    assert len(per_trial) == 12
+    assert all(r["n"] == r["last"] for r in per_trial)
+    assert {r["n"] for r in per_trial if r["trial_id"] in {t["trial_id"] for t in completed}} == {3}
+    # every state change landed as its own row version: running, then the end state
+    versions = rows(lake_uri, "SELECT trial_id, list(status ORDER BY version) AS s FROM trials_log GROUP BY 1")
+    assert all(v["s"][0] == "running" and len(v["s"]) == 2 for v in versions)
+
+
+def test_another_language_shell_and_awk(ray_cluster, lake_uri):
+    result = tunelake.run(EXAMPLES / "awk" / "experiment.yaml", lake=lake_uri)
+    assert result.status == "completed" and result.counts == {"completed": 6}
+    assert result.best_value == result.trials["value"].min()
+    assert set(result.best_params) == {"lr", "momentum"}
+    steps = rows(lake_uri, "SELECT trial_id, count(*) AS n FROM results GROUP BY 1")
+    assert [r["n"] for r in steps] == [8] * 6
+    best = result.trials.iloc[0]
+    assert Path(best["model_uri"], "weights.txt").read_text().startswith("lr=")
+
+
+def test_misbehaving_trials_are_recorded_and_the_experiment_goes_on(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"trial.sh": """\
+        case "$1" in
+          ok) echo score=1 ;;
+          crash) echo score=0.5; echo "Traceback: boom" >&2; exit 1 ;;
+          segv) kill -SEGV $$ ;;
+          hang) sleep 131 ;;
+          stubborn) trap '' TERM; sleep 132 ;;
+          nometric) echo "all done, no numbers" ;;
+          nan) echo score=nan ;;
+          orphan) sleep 133 & echo score=2 ;;
+        esac
+        """})
+    behaviours = ["ok", "crash", "segv", "hang", "stubborn", "nometric", "nan", "orphan"]
+    doc = spec(repo, "sh trial.sh {b}", {"b": {"type": "grid", "values": behaviours}},
+               optimizer={"trial_timeout_s": 3})
+    result = tunelake.run(doc, lake=lake_uri)
+    assert result.status == "completed"
+    got = {json.loads(t["params"])["b"]: t for t in rows(lake_uri, "SELECT * FROM trials")}
+    assert set(got) == set(behaviours)
+    expect = {
+        "ok": ("completed", None),
+        "orphan": ("completed", None),
+        "crash": ("failed", "exited with code 1"),
+        "segv": ("failed", "killed by SIGSEGV"),
+        "hang": ("failed", "timed out after 3s"),
+        "stubborn": ("failed", "timed out after 3s"),
+        "nometric": ("failed", "no primary metric 'score' reported"),
+        "nan": ("failed", "primary metric 'score' is nan"),
+    }
+    for b, (status, reason) in expect.items():
+        assert got[b]["status"] == status, (b, got[b])
+        if reason:
+            assert reason in got[b]["reason"], (b, got[b]["reason"], got[b]["stderr_tail"])
+    assert "Traceback: boom" in got["crash"]["stderr_tail"]
+    assert got["crash"]["exit_code"] == 1 and got["segv"]["signal"] == "SIGSEGV"
+    assert got["crash"]["value"] == 0.5  # what it said is kept, though it failed
+    assert result.best_value == 2.0
+    assert wait_gone("sleep 13[123]") == []
+
+
+def test_trial_protocol_end_to_end(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"sub/probe.py": """\
+        import json, os, shutil, sys
+        seen = {
+            "argv": sys.argv[1:],
+            "params_env": json.loads(os.environ["TUNELAKE_PARAMS"]),
+            "params_file": json.load(open(os.environ["TUNELAKE_PARAMS_FILE"])),
+            "lr_env": os.environ["TUNELAKE_PARAM_LR"],
+            "cwd": os.getcwd(),
+            "trial_id": os.environ["TUNELAKE_TRIAL_ID"],
+            "experiment_id": os.environ["TUNELAKE_EXPERIMENT_ID"],
+            "trial_dir": os.environ["TUNELAKE_TRIAL_DIR"],
+            "model_dir": os.environ["TUNELAKE_MODEL_DIR"],
+            "path0": os.environ["PATH"].split(os.pathsep)[0],
+            "python": shutil.which("python"),
+            "token": os.environ.get("TUNELAKE_API_TOKEN"),
+        }
+        json.dump(seen, open(os.path.join(os.environ["TUNELAKE_MODEL_DIR"], "seen.json"), "w"))
+        print(json.dumps({"score": float(sys.argv[2]), "other": 1}))
+        """})
+    os.environ["TUNELAKE_API_TOKEN"] = "server-secret"
+    try:
+        doc = spec(repo, "python probe.py {kernel} {lr} {trial_id}",
+                   {"lr": {"type": "grid", "values": [0.5]}, "kernel": "rbf's"}, dir="sub",
+                   model_storage={"model_dir": "out/model"})
+        result = tunelake.run(doc, lake=lake_uri)
+    finally:
+        del os.environ["TUNELAKE_API_TOKEN"]
+    (trial,) = rows(lake_uri, "SELECT * FROM trials")
+    seen = json.loads(Path(trial["model_uri"], "seen.json").read_text())
+    assert seen["argv"] == ["rbf's", "0.5", trial["trial_id"]]
+    assert seen["params_env"] == seen["params_file"] == {"lr": 0.5, "kernel": "rbf's"}
+    assert seen["lr_env"] == "0.5"
+    assert seen["trial_id"] == trial["trial_id"] and seen["experiment_id"] == result.experiment_id
+    assert Path(seen["cwd"]).name == "sub" and seen["model_dir"] == str(Path(seen["cwd"], "out", "model"))
+    assert seen["trial_dir"].endswith(trial["trial_id"])
+    assert seen["path0"] == str(Path(sys.executable).parent)
+    assert Path(seen["python"]).parent == Path(sys.executable).parent
+    assert seen["token"] is None
+    assert json.loads(trial["metrics"]) == {"score": 0.5, "other": 1.0}
+
+
+def test_asha_stops_poor_trials_and_ends_their_processes(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"curve.sh": """\
+        sleep 141 &
+        i=1
+        while [ $i -le 12 ]; do
+          echo "step=$i score=$(( $1 * i ))"
+          sleep 0.25
+          i=$((i + 1))
+        done
+        """})
+    doc = spec(repo, "sh curve.sh {q}", {"q": {"type": "grid", "values": [4, 3, 2, 1]}},
+               optimizer={"scheduler": "asha", "grace_period": 2, "reduction_factor": 2, "max_t": 12})
+    result = tunelake.run(doc, lake=lake_uri)
+    got = {json.loads(t["params"])["q"]: t for t in rows(lake_uri, "SELECT * FROM trials")}
+    assert got[4]["status"] == "completed" and got[4]["value"] == 48
+    stopped = [q for q, t in got.items() if t["status"] == "stopped"]
+    assert stopped, got
+    for q in stopped:
+        assert got[q]["reason"] == "stopped early by the ASHA scheduler"
+        assert got[q]["iterations"] < 12
+    assert result.best_value == 48
+    assert wait_gone("sleep 141") == []
+
+
+def test_install_script_runs_once_per_node_and_commit(ray_cluster, lake_uri, tmp_path):
+    count = tmp_path / "installs"
+    repo = write_repo(tmp_path / "repo", {"install.sh": f"echo x >> {count}\necho built > build.txt\n",
+                                          "run.sh": "test -f build.txt && echo score=$1"}, git=True)
+    doc = spec(repo.as_uri(), "sh run.sh {x}", {"x": {"type": "grid", "values": [1, 2, 3, 4]}},
+               install_script="install.sh", code_ref="main")
+    result = tunelake.run(doc, lake=lake_uri)
+    assert result.counts == {"completed": 4}
+    assert count.read_text() == "x\n"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    (exp,) = rows(lake_uri, "SELECT code_commit, code_source FROM experiments")
+    assert exp == {"code_commit": head, "code_source": repo.as_uri()}
+    assert {t["code_commit"] for t in rows(lake_uri, "SELECT code_commit FROM trials")} == {head}
+    # a new commit is prepared once more
+    (repo / "run.sh").write_text("test -f build.txt && echo score=$(( $1 * 2 ))")
+    commit_all(repo, "double")
+    assert tunelake.run(doc, lake=lake_uri).best_value == 8
+    assert count.read_text() == "x\nx\n"
+
+
+def test_failing_install_is_one_experiment_error(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"install.sh": "echo 'E: package libfoo not found' >&2; exit 7\n"})
+    doc = spec(repo, "echo score=1 {x}", {"x": {"type": "grid", "values": [1]}}, install_script="install.sh")
+    with pytest.raises(CodeSourceError, match="libfoo not found"):
+        tunelake.run(doc, lake=lake_uri)
+    (exp,) = rows(lake_uri, "SELECT status, error FROM experiments")
+    assert exp["status"] == "failed" and "exit code 7" in exp["error"]
+    assert rows(lake_uri, "SELECT * FROM trials") == []
+
+
+def test_searchers_random_seeded_and_tpe_points(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"f.sh": "echo score=$(awk -v a=$1 -v b=$2 'BEGIN{print -(a-0.3)^2-b}')"})
+    search = {"a": {"type": "uniform", "low": 0, "high": 1}, "b": {"type": "int", "low": 0, "high": 2}}
+    seeded = spec(repo, "sh f.sh {a} {b}", search, optimizer={"algorithm": "random", "num_samples": 3, "seed": 3})
+    first = tunelake.run(seeded, lake=lake_uri)
+    second = tunelake.run(seeded, lake=lake_uri)
+    params = [sorted(map(json.dumps, r.trials["params"])) for r in (first, second)]
+    assert params[0] == params[1]
+    points = spec(repo, "sh f.sh {a} {b}", search,
+                  optimizer={"algorithm": "tpe", "num_samples": 3, "seed": 1,
+                             "points_to_evaluate": [{"a": 0.3, "b": 0}], "max_concurrent_trials": 1})
+    result = tunelake.run(points, lake=lake_uri)
+    assert result.best_params == {"a": 0.3, "b": 0} and result.best_value == 0
+    assert all(0 <= json.loads(p)["b"] <= 2 for p in result.trials["params"])
+
+
+def test_kill_9_of_the_driver_loses_nothing_already_logged(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"slow.sh": "sleep 151 & sleep 0.7; echo score=$1"})
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec(repo, "sh slow.sh {x}", {"x": {"type": "grid", "values": list(range(30))}})))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tunelake", "run", str(path), "--lake", lake_uri, "--address", ray_cluster,
+         "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    done: list[dict] = []
+    while time.monotonic() < deadline and len(done) < 3:
+        time.sleep(0.3)
+        if Path(lake_uri, "trials").exists():
+            done = rows(lake_uri, "SELECT trial_id FROM trials WHERE status = 'completed'")
+    assert len(done) >= 3, driver.stderr.read1().decode() if driver.poll() is not None else "too slow"
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    after = rows(lake_uri, "SELECT trial_id, status FROM trials")
+    assert {r["trial_id"] for r in done} <= {r["trial_id"] for r in after if r["status"] == "completed"}
+    assert all(r["status"] in ("running", "completed") for r in after)
+    (exp,) = rows(lake_uri, "SELECT status FROM experiments")
+    assert exp["status"] == "running"  # honest: nobody lived to say otherwise
+    assert wait_gone("sleep 151", timeout=30) == []
