@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
@@ -19,6 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from tunelake.errors import TunelakeError, UserInputError
+from tunelake.store.schema import TABLES as _TABLES
+
+TABLE_NAMES = tuple(_TABLES)
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -44,6 +48,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="e.g. \"SELECT status, count(*) FROM trials GROUP BY 1\"")
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = sub.add_parser("models", help="list or fetch the models trials saved")
+    models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    m = models.add_parser("list", help="the models of an experiment, best first")
+    m.add_argument("experiment")
+    m.add_argument("--lake", help=lake_help)
+    m = models.add_parser("get", help="copy a trial's model (default: the best trial's) to a folder")
+    m.add_argument("experiment")
+    m.add_argument("trial", nargs="?", help="trial id (default: the best completed trial)")
+    m.add_argument("--to", required=True, help="destination folder")
+    m.add_argument("--lake", help=lake_help)
+
+    p = sub.add_parser("lake", help="maintain the lake")
+    lake = p.add_subparsers(dest="lake_command", metavar="ACTION", required=True)
+    m = lake.add_parser("compact", help="merge each table folder's small files into one (safe beside readers)")
+    m.add_argument("--lake", help=lake_help)
+    m.add_argument("--table", action="append", choices=sorted(TABLE_NAMES), help="only this table (repeatable)")
     return parser
 
 
@@ -103,7 +124,57 @@ def cmd_sql(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sql": cmd_sql}
+def cmd_models(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.modelstore import store_for_uri
+    from tunelake.store.lake import Lake
+    from tunelake.store.query import query
+
+    lake = Lake(args.lake)
+    trials = query(
+        lake,
+        "SELECT t.trial_id, t.status, t.value, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+        "WHERE experiment_id = ? ORDER BY t.model_uri IS NULL, t.status <> 'completed', "
+        "CASE WHEN e.mode = 'min' THEN t.value ELSE -t.value END NULLS LAST, t.trial_id",
+        [args.experiment], args.experiment,
+    ).to_pylist()
+    if not trials:
+        raise UserInputError(f"experiment {args.experiment!r} has no trials in {lake.uri}; "
+                             "list experiments with: tunelake sql \"SELECT experiment_id FROM experiments\"")
+    if args.models_command == "list":
+        view = Table()
+        for name in ("trial_id", "status", "value", "model_uri"):
+            view.add_column(name, overflow="fold")
+        for t in trials:
+            view.add_row(*(Text("" if t[k] is None else str(t[k])) for k in ("trial_id", "status", "value", "model_uri")))
+        out.print(view)
+        return EXIT_OK
+    if args.trial:
+        chosen = next((t for t in trials if t["trial_id"] == args.trial), None)
+        if chosen is None:
+            raise UserInputError(f"trial {args.trial!r} is not in experiment {args.experiment!r}")
+    else:
+        chosen = trials[0] if trials[0]["status"] == "completed" else None
+    if chosen is None or not chosen["model_uri"]:
+        raise UserInputError(f"no stored model for {args.trial or 'the best trial'} of {args.experiment!r}; "
+                             "see: tunelake models list " + args.experiment)
+    files = store_for_uri(chosen["model_uri"]).fetch(chosen["model_uri"], Path(args.to))
+    out.print(f"trial {chosen['trial_id']} ({chosen['status']}, value {chosen['value']}): "
+              f"{len(files)} file(s) from {chosen['model_uri']} to {args.to}", markup=False)
+    return EXIT_OK
+
+
+def cmd_lake(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.store.compact import compact
+    from tunelake.store.lake import Lake
+
+    done = compact(Lake(args.lake), args.table)
+    for c in done:
+        out.print(f"{c.folder}: {c.files_before} files -> 1 ({c.rows} rows)", markup=False)
+    out.print(f"compacted {len(done)} folder(s)", markup=False)
+    return EXIT_OK
+
+
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -91,7 +91,7 @@ class Experiment:
         self.base_dir = base_dir
         self.address = address
         self.experiment_id = new_experiment_id(spec.display_name())
-        self.store: ModelStore = model_store(spec.model_storage, lake.fs.local_path())
+        self.store: ModelStore = model_store(spec.model_storage, lake.uri, lake.fs.local_path())
         self.dataset_id: str | None = None
         self.snapshot: Snapshot | None = None
         self._created = utcnow()
@@ -143,6 +143,7 @@ class Experiment:
     def _prepare(self) -> None:
         from tunelake.metalearn.dataset import register
 
+        self.store.check()
         if self.spec.dataset is not None:
             self.dataset_id = register(self.lake, self.spec.dataset, self.base_dir)
         source = code_source(self.spec.code_github, self.spec.code_ref, workspace.cache_root(), self.base_dir)
@@ -187,7 +188,7 @@ class Experiment:
             status=status.value,
             mode=self.spec.mode.value,
             lake=self.lake.uri,
-            models=self.store.uri_for(self.experiment_id, "").rstrip("/"),
+            models=self.store.uri_for(self.experiment_id, ""),
             best_trial_id=best["trial_id"] if best else None,
             best_value=best["value"] if best else None,
             best_params=json.loads(best["params"]) if best else None,

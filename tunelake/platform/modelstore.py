@@ -1,8 +1,9 @@
 """Durable homes for the models trials write to their ``model_dir``.
 
-:meth:`ModelStore.save` does the checks (is there anything to save, did the
-copy arrive whole); each store's ``_put`` and ``_verify`` hooks move the bytes.
-Models land at ``<root>/<experiment_id>/<trial_id>/``.
+:meth:`ModelStore.save` does the checks and the retries (is there anything to
+save, did every file arrive with its size); each store's ``_put``,
+``_verify``, ``_fetch`` and ``_check`` hooks move the bytes. Models land at
+``<root>/<experiment_id>/<trial_id>/``.
 """
 
 from __future__ import annotations
@@ -10,66 +11,214 @@ from __future__ import annotations
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 from tunelake.errors import UserInputError
 from tunelake.platform.spec import ModelStorage
+from tunelake.retry import retry
 
 
 class ModelStore(ABC):
     """Where models go; picklable, so trials on any node can use it."""
 
+    transient: tuple[type[BaseException], ...] = (OSError,)
+    attempts = 1
+
+    def check(self) -> None:
+        """Raise :class:`UserInputError` now if models could not be saved later."""
+        self._check()
+
     def save(self, local_dir: Path, experiment_id: str, trial_id: str) -> str | None:
-        """Copy ``local_dir`` to the store and return its URI; ``None`` if it holds no files."""
+        """Copy ``local_dir`` to the store and return its URI; ``None`` if it holds no files.
+
+        Raises :class:`OSError` when the copy still fails after the retries.
+        """
         files = [p for p in local_dir.rglob("*") if p.is_file()] if local_dir.is_dir() else []
         if not files:
             return None
         uri = self.uri_for(experiment_id, trial_id)
-        self._put(local_dir, experiment_id, trial_id)
-        self._verify(local_dir, experiment_id, trial_id)
+
+        def put_and_verify() -> None:
+            self._put(local_dir, files, uri)
+            self._verify(local_dir, files, uri)
+
+        try:
+            retry(put_and_verify, f"saving the model to {uri}", self.transient, attempts=self.attempts)
+        except self.transient as exc:
+            raise OSError(f"could not save the model to {uri} after {self.attempts} attempts: {exc}") from exc
         return uri
+
+    def fetch(self, uri: str, dest: Path) -> list[Path]:
+        """Copy the model at ``uri`` into ``dest``; return the files written."""
+        dest.mkdir(parents=True, exist_ok=True)
+        return self._fetch(uri, dest)
 
     @abstractmethod
     def uri_for(self, experiment_id: str, trial_id: str) -> str: ...
 
     @abstractmethod
-    def _put(self, local_dir: Path, experiment_id: str, trial_id: str) -> None: ...
+    def _check(self) -> None: ...
 
     @abstractmethod
-    def _verify(self, local_dir: Path, experiment_id: str, trial_id: str) -> None:
-        """Raise :class:`OSError` unless every file of ``local_dir`` arrived with its size."""
+    def _put(self, local_dir: Path, files: list[Path], uri: str) -> None: ...
+
+    @abstractmethod
+    def _verify(self, local_dir: Path, files: list[Path], uri: str) -> None:
+        """Raise one of :attr:`transient` unless every file arrived with its size."""
+
+    @abstractmethod
+    def _fetch(self, uri: str, dest: Path) -> list[Path]: ...
 
 
 class LocalModelStore(ModelStore):
+    """Models in a folder (a local disk, or a file system every node mounts)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def uri_for(self, experiment_id: str, trial_id: str) -> str:
-        return str(self.root / experiment_id / trial_id)
+        return str(self.root / experiment_id / trial_id) if trial_id else str(self.root / experiment_id)
 
-    def _put(self, local_dir: Path, experiment_id: str, trial_id: str) -> None:
-        dest = Path(self.uri_for(experiment_id, trial_id))
+    def _check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserInputError(f"model_storage: cannot create {self.root}: {exc}") from None
+
+    def _put(self, local_dir: Path, files: list[Path], uri: str) -> None:
+        dest = Path(uri)
         if dest.exists():
             shutil.rmtree(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(local_dir, dest, symlinks=False)
 
-    def _verify(self, local_dir: Path, experiment_id: str, trial_id: str) -> None:
-        dest = Path(self.uri_for(experiment_id, trial_id))
-        for src in local_dir.rglob("*"):
-            if src.is_file():
-                copy = dest / src.relative_to(local_dir)
-                if not copy.is_file() or copy.stat().st_size != src.stat().st_size:
-                    raise OSError(f"model file {copy} is missing or incomplete after the copy")
+    def _verify(self, local_dir: Path, files: list[Path], uri: str) -> None:
+        for src in files:
+            copy = Path(uri) / src.relative_to(local_dir)
+            if not copy.is_file() or copy.stat().st_size != src.stat().st_size:
+                raise OSError(f"model file {copy} is missing or incomplete after the copy")
+
+    def _fetch(self, uri: str, dest: Path) -> list[Path]:
+        source = Path(uri)
+        if not source.is_dir():
+            raise UserInputError(f"model {uri} is not there (was it cleaned up?)")
+        shutil.copytree(source, dest, dirs_exist_ok=True)
+        return sorted(p for p in dest.rglob("*") if p.is_file())
 
 
-def model_store(storage: ModelStorage, lake_root: Path | None) -> ModelStore:
-    """The store for a spec's ``model_storage``; local without a path means ``<lake>/models``."""
-    if storage.type == "local":
-        if storage.path:
-            return LocalModelStore(Path(storage.path).expanduser().resolve())
-        if lake_root is None:
-            raise UserInputError("model_storage: the lake is not on a local disk; set model_storage.path")
-        return LocalModelStore(lake_root / "models")
-    raise UserInputError(
-        f"model_storage.type {storage.type!r} is not available in this version; use type 'local'"
-    )
+class S3ModelStore(ModelStore):
+    """Models under ``s3://bucket/prefix``, through boto3 (endpoint and
+    credentials from the usual AWS variables and files)."""
+
+    attempts = 6
+
+    def __init__(self, bucket: str, prefix: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.transient = (OSError, BotoCoreError, ClientError)
+        self._client_obj: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client_obj"] = None  # clients are per process
+        return state
+
+    @property
+    def _client(self) -> Any:
+        if self._client_obj is None:
+            import boto3
+            from botocore.config import Config
+
+            session = boto3.session.Session()  # a fresh session reads the current environment
+            self._client_obj = session.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+        return self._client_obj
+
+    def _key(self, *parts: str) -> str:
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p)
+
+    def uri_for(self, experiment_id: str, trial_id: str) -> str:
+        return f"s3://{self.bucket}/{self._key(experiment_id, trial_id)}"
+
+    def _split(self, uri: str) -> str:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if bucket != self.bucket:
+            raise UserInputError(f"model {uri} is not in bucket {self.bucket}")
+        return key.rstrip("/")
+
+    def _check(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except NoCredentialsError:
+            raise UserInputError(
+                "model_storage: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(or a profile / instance role)"
+            ) from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise UserInputError(f"model_storage.bucket: bucket {self.bucket!r} does not exist; create it first") \
+                    from None
+            if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise UserInputError(
+                    f"model_storage.bucket: access to {self.bucket!r} denied ({code}); check the AWS credentials"
+                ) from None
+            raise UserInputError(f"model_storage.bucket: {self.bucket!r}: {exc}") from None
+        except BotoCoreError as exc:
+            raise UserInputError(f"model_storage: cannot reach S3 ({exc}); check AWS_ENDPOINT_URL and the network") \
+                from None
+
+    def _put(self, local_dir: Path, files: list[Path], uri: str) -> None:
+        base = self._split(uri)
+        for path in files:
+            self._client.upload_file(str(path), self.bucket, f"{base}/{path.relative_to(local_dir).as_posix()}")
+
+    def _verify(self, local_dir: Path, files: list[Path], uri: str) -> None:
+        base = self._split(uri)
+        for path in files:
+            key = f"{base}/{path.relative_to(local_dir).as_posix()}"
+            size = self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+            if size != path.stat().st_size:
+                raise OSError(f"s3://{self.bucket}/{key} has {size} bytes, expected {path.stat().st_size}")
+
+    def _fetch(self, uri: str, dest: Path) -> list[Path]:
+        base = self._split(uri) + "/"
+        written = []
+        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                rel = obj["Key"][len(base):]
+                if not rel or ".." in Path(rel).parts:
+                    continue
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._client.download_file(self.bucket, obj["Key"], str(target))
+                written.append(target)
+        if not written:
+            raise UserInputError(f"model {uri} is not there (no objects under it)")
+        return sorted(written)
+
+
+def model_store(storage: ModelStorage, lake_uri: str, lake_local: Path | None) -> ModelStore:
+    """The store for a spec's ``model_storage``; without a path or bucket, the lake's ``models/``."""
+    if storage.type == "s3":
+        assert storage.bucket is not None  # the spec requires it
+        return S3ModelStore(storage.bucket, storage.prefix)
+    if storage.path:
+        return store_for_uri(storage.path)
+    if lake_local is not None:
+        return LocalModelStore(lake_local / "models")
+    return store_for_uri(f"{lake_uri.rstrip('/')}/models")
+
+
+def store_for_uri(uri: str) -> ModelStore:
+    """The store that holds ``uri`` (``s3://bucket/prefix`` or a path)."""
+    if uri.startswith("s3://"):
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        return S3ModelStore(bucket, prefix)
+    if "://" in uri and not uri.startswith("file://"):
+        raise UserInputError(f"model storage {uri!r}: use a local path or s3://bucket/prefix")
+    return LocalModelStore(Path(uri.removeprefix("file://")).expanduser().resolve())

@@ -90,6 +90,7 @@ class CommandTrainable(tune.Trainable):
         self._pending: list[dict[str, Any]] = []
         self._step = 0
         self._finished = False
+        self._model_saved = False
         self._started = time.time()
         self._setup_error: str | None = None
         root = Path(ctx.cache_root) if ctx.cache_root else workspace.cache_root()
@@ -224,13 +225,19 @@ class CommandTrainable(tune.Trainable):
         try:
             uri = self._ctx.model_store.save(self._model_path, self._ctx.experiment_id, self.trial_id)
         except OSError as exc:
-            return None, f"model not saved: {exc}"
+            return None, f"model not saved (kept in {self._model_path}): {exc}"
+        self._model_saved = True
         return uri, None
 
     def _end(self) -> None:
-        """Stop what is still running (a scheduler's stop) and tidy the trial's files."""
+        """Stop what is still running (a scheduler's stop) and tidy the trial's files.
+
+        The working copy (and the model dir in it) is removed only when the
+        model is safely stored and ``clean_model_dir_flag`` asks for it, or
+        when a scheduler stopped the trial before it finished.
+        """
         if self._proc is not None:
             self._proc.stop()
             self._proc = None
-        if self._ctx.clean_model_dir or not self._finished:
-            shutil.rmtree(getattr(self, "_work", None) or self._trial_dir / "work", ignore_errors=True)
+        if (self._ctx.clean_model_dir and self._model_saved) or not self._finished:
+            shutil.rmtree(self._work, ignore_errors=True)

@@ -18,12 +18,15 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from tunelake.errors import LakeError, UserInputError
+from tunelake.retry import retry
 
 DEFAULT_LAKE = "./tunelake-lake"
 
 
 class LakeFileSystem(ABC):
     """A lake root on some storage; paths given to methods are relative to it."""
+
+    write_attempts = 1
 
     def __init__(self, uri: str, fs: pafs.FileSystem, root: str) -> None:
         self.uri = uri
@@ -34,14 +37,25 @@ class LakeFileSystem(ABC):
         return f"{self.root}/{relative}" if relative else self.root
 
     def write_table(self, relative_dir: str, table: pa.Table) -> str:
-        """Write ``table`` as a new, uniquely named Parquet file; return its path."""
+        """Write ``table`` as a new, uniquely named Parquet file; return its path.
+
+        Transient storage errors are retried; the file name stays the same
+        across attempts, so a retry never leaves a second copy.
+        """
         name = f"part-{uuid.uuid4().hex}.parquet"
         final = self.path(f"{relative_dir}/{name}")
         try:
-            self._publish(table, final)
+            retry(lambda: self._publish(table, final), f"writing {final}", (OSError,), attempts=self.write_attempts)
         except OSError as exc:
             raise LakeError(f"could not write {final}: {exc}; check that the lake root is writable") from exc
         return final
+
+    def delete(self, paths: list[str]) -> None:
+        for path in paths:
+            try:
+                self.fs.delete_file(path)
+            except FileNotFoundError:
+                pass
 
     def list_parquet(self, relative_dir: str) -> list[str]:
         """Every visible Parquet file under ``relative_dir``, in a stable order."""
@@ -100,10 +114,71 @@ class LocalLakeFileSystem(LakeFileSystem):
         return Path(self.root)
 
 
+class S3LakeFileSystem(LakeFileSystem):
+    """A lake under ``s3://bucket/prefix``.
+
+    Each file is one ``PutObject`` of the whole Parquet file (serialized in
+    memory first): S3 shows an object only once it is complete, so no rename
+    is needed. Reads go through Arrow's S3 filesystem. The endpoint and
+    credentials follow the AWS conventions (``AWS_ENDPOINT_URL``,
+    ``AWS_ACCESS_KEY_ID``, ``AWS_DEFAULT_REGION``, ...).
+    """
+
+    write_attempts = 8
+
+    def __init__(self, uri: str) -> None:
+        try:
+            fs, path = pafs.FileSystem.from_uri(uri)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UserInputError(f"lake {uri!r}: {exc}") from None
+        self.bucket = path.split("/", 1)[0]
+        try:
+            info = fs.get_file_info(self.bucket)
+        except OSError as exc:
+            raise UserInputError(
+                f"lake {uri!r}: cannot reach bucket {self.bucket!r} ({exc}); check AWS credentials and "
+                "AWS_ENDPOINT_URL"
+            ) from None
+        if info.type == pafs.FileType.NotFound:
+            raise UserInputError(f"lake {uri!r}: bucket {self.bucket!r} does not exist; create it first")
+        super().__init__(uri.rstrip("/"), fs, path)
+        self._client_obj = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_client_obj": None}  # clients are per process
+
+    @property
+    def _client(self):  # type: ignore[no-untyped-def]
+        if self._client_obj is None:
+            import boto3
+
+            self._client_obj = boto3.session.Session().client("s3")
+        return self._client_obj
+
+    def _put(self, path: str, body: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = path.split("/", 1)[1]
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=body)
+        except (BotoCoreError, ClientError) as exc:
+            raise OSError(str(exc)) from exc
+
+    def _publish(self, table: pa.Table, path: str) -> None:
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer)
+        self._put(path, buffer.getvalue().to_pybytes())
+
+    def write_text(self, relative: str, text: str) -> None:
+        self._put(self.path(relative), text.encode())
+
+
 def open_filesystem(uri: str | None) -> LakeFileSystem:
     """The lake at ``uri``; ``None`` means ``$TUNELAKE_LAKE``, else ``./tunelake-lake``."""
     uri = uri or os.environ.get("TUNELAKE_LAKE") or DEFAULT_LAKE
     scheme = uri.split("://", 1)[0] if "://" in uri else "file"
     if scheme == "file":
         return LocalLakeFileSystem(uri)
-    raise UserInputError(f"lake {uri!r}: scheme {scheme!r} is not supported; use a local path")
+    if scheme == "s3":
+        return S3LakeFileSystem(uri)
+    raise UserInputError(f"lake {uri!r}: scheme {scheme!r} is not supported; use a local path or s3://bucket/prefix")

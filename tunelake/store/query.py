@@ -19,18 +19,36 @@ from tunelake.store.lake import Lake
 from tunelake.store.schema import TABLES, Table
 
 
-def connect(lake: Lake, experiment_id: str | None = None) -> duckdb.DuckDBPyConnection:
+def _dataset(lake: Lake, table: Table, files: list[str]) -> ds.Dataset:
+    """Files of one table; partitioned tables know each file's partition from its
+    folder, so a filter on the partition column skips the other folders' files."""
+    if table.partition is None:
+        return ds.dataset(files, schema=table.schema, format="parquet", filesystem=lake.fs.fs)
+    field = table.schema.field(table.partition)
+    return ds.dataset(
+        files, schema=table.schema, format="parquet", filesystem=lake.fs.fs,
+        partitioning=ds.partitioning(pa.schema([field]), flavor="hive"),
+        partition_base_dir=lake.fs.path(table.name),
+    )
+
+
+def _listing(lake: Lake, experiment_id: str | None) -> dict[str, list[str]]:
+    return {
+        t.name: lake.files(t, experiment_id if t.partition == "experiment_id" else None) for t in TABLES.values()
+    }
+
+
+def connect(lake: Lake, experiment_id: str | None = None,
+            listing: dict[str, list[str]] | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection with the lake's views.
 
     With ``experiment_id``, partitioned tables hold only that experiment's
     files, so the query does not open the others.
     """
+    listing = listing or _listing(lake, experiment_id)
     con = duckdb.connect(":memory:")
     for table in TABLES.values():
-        partition = experiment_id if table.partition == "experiment_id" else None
-        files = lake.files(table, partition)
-        dataset = ds.dataset(files, schema=table.schema, format="parquet", filesystem=lake.fs.fs)
-        con.register(f"{table.name}_log", dataset)
+        con.register(f"{table.name}_log", _dataset(lake, table, listing[table.name]))
         con.execute(_latest_view(table))
     return con
 
@@ -44,15 +62,28 @@ def _latest_view(table: Table) -> str:
 
 
 def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_id: str | None = None) -> pa.Table:
-    """Run one query; DuckDB's errors come back as :class:`QueryError`."""
-    con = connect(lake, experiment_id)
-    try:
-        relation = con.sql(sql, params=list(params) if params else None)
-        return relation.to_arrow_table() if relation is not None else pa.table({})
-    except duckdb.Error as exc:
-        raise QueryError(f"query failed: {exc}") from None
-    finally:
-        con.close()
+    """Run one query; DuckDB's errors come back as :class:`QueryError`.
+
+    Compaction may delete files between listing and reading them; when a
+    query fails and the listing has changed meanwhile, it runs again on the
+    new files.
+    """
+    for attempt in range(4):
+        listing = _listing(lake, experiment_id)
+        try:
+            con = connect(lake, experiment_id, listing)
+        except FileNotFoundError:  # a listed file was compacted away before its dataset opened
+            continue
+        try:
+            relation = con.sql(sql, params=list(params) if params else None)
+            return relation.to_arrow_table() if relation is not None else pa.table({})
+        except duckdb.Error as exc:
+            if attempt < 3 and _listing(lake, experiment_id) != listing:
+                continue
+            raise QueryError(f"query failed: {exc}") from None
+        finally:
+            con.close()
+    raise AssertionError("unreachable")
 
 
 def trials_frame(lake: Lake, experiment_id: str):  # -> pandas.DataFrame
