@@ -32,6 +32,12 @@ def next_version() -> int:
         return _last_version
 
 
+def _bump_clock(to: int) -> None:
+    global _last_version
+    with _clock_lock:
+        _last_version = max(_last_version, to)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -76,6 +82,31 @@ class Lake:
             arrow = pa.Table.from_pylist(group, schema=spec.schema)
             written.append(self.fs.write_table(folder, arrow))
         return written
+
+    def append_arrow(self, table: str | Table, data: pa.Table) -> list[str]:
+        """Append a ready Arrow table (bulk loads); bookkeeping columns are added if missing.
+
+        Rows must all belong to one partition (one experiment) of a partitioned table.
+        """
+        spec = TABLES[table] if isinstance(table, str) else table
+        n = data.num_rows
+        if n == 0:
+            return []
+        if "version" not in data.column_names:
+            first = next_version()
+            data = data.append_column("version", pa.array(range(first, first + n), pa.int64()))
+            _bump_clock(first + n)
+        if "updated_at" not in data.column_names:
+            data = data.append_column("updated_at", pa.array([utcnow()] * n, spec.schema.field("updated_at").type))
+        if "schema_version" not in data.column_names:
+            data = data.append_column("schema_version", pa.array([SCHEMA_VERSION] * n, pa.int16()))
+        data = data.select([f.name for f in spec.schema if f.name in data.column_names])
+        missing = [f for f in spec.schema if f.name not in data.column_names]
+        for f in missing:
+            data = data.append_column(f, pa.nulls(n, f.type))
+        data = data.select(spec.schema.names).cast(spec.schema)
+        folder = _partition_dir(spec, {spec.partition: data.column(spec.partition)[0].as_py()} if spec.partition else {})
+        return [self.fs.write_table(folder, data)]
 
     def files(self, table: str | Table, partition: str | None = None) -> list[str]:
         spec = TABLES[table] if isinstance(table, str) else table
