@@ -259,3 +259,15 @@ def test_kill_9_of_the_driver_loses_nothing_already_logged(ray_cluster, lake_uri
     (exp,) = rows(lake_uri, "SELECT status FROM experiments")
     assert exp["status"] == "running"  # honest: nobody lived to say otherwise
     assert wait_gone("sleep 151", timeout=30) == []
+
+
+def test_gpu_trials_see_their_devices(ray_cluster, lake_uri, tmp_path):
+    """The session's Ray has 2 (fake) GPUs: half a GPU per trial, and each trial sees its device."""
+    repo = write_repo(tmp_path / "repo", {"gpu.sh": 'echo "score=$1"; echo "$CUDA_VISIBLE_DEVICES" > "$TUNELAKE_MODEL_DIR/cuda"'})
+    doc = spec(repo, "sh gpu.sh {x}", {"x": {"type": "grid", "values": [1, 2, 3, 4]}},
+               resources={"cpus_per_trial": 0.5, "gpus_per_trial": 0.5})
+    result = tunelake.run(doc, lake=lake_uri)
+    assert result.counts == {"completed": 4}
+    seen = {Path(uri, "cuda").read_text().strip() for uri in result.trials["model_uri"]}
+    assert seen and seen <= {"0", "1"}
+    assert all(":" in node for node in result.trials["node"])

@@ -60,6 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--to", required=True, help="destination folder")
     m.add_argument("--lake", help=lake_help)
 
+    p = sub.add_parser("cluster", help="Ray cluster configs for a spec's resources (AWS, KubeRay)")
+    cluster = p.add_subparsers(dest="cluster_command", metavar="ACTION", required=True)
+    m = cluster.add_parser("render", help="print a Ray cluster-launcher YAML (for `ray up`) or a KubeRay RayJob")
+    m.add_argument("spec")
+    m.add_argument("--kuberay", action="store_true", help="a KubeRay RayJob manifest instead")
+    m.add_argument("--region", help="AWS region (default: $AWS_DEFAULT_REGION, else us-west-2)")
+    m.add_argument("--lake", help="lake URI for the job (KubeRay; use s3://...)")
+    m.add_argument("-o", "--output", help="write to this file instead of stdout")
+    for action in ("up", "down"):
+        m = cluster.add_parser(action, help=f"`ray {action}` with the rendered config")
+        m.add_argument("spec")
+        m.add_argument("--region", help="AWS region")
+
     p = sub.add_parser("lake", help="maintain the lake")
     lake = p.add_subparsers(dest="lake_command", metavar="ACTION", required=True)
     m = lake.add_parser("compact", help="merge each table folder's small files into one (safe beside readers)")
@@ -163,6 +176,37 @@ def cmd_models(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def cmd_cluster(args: argparse.Namespace, out: Console) -> int:
+    import subprocess
+
+    import yaml
+
+    from tunelake.cluster import render
+    from tunelake.platform.spec import load_spec
+    from tunelake.platform.workspace import cache_root
+
+    spec = load_spec(args.spec)
+    if args.cluster_command == "render" and args.kuberay:
+        docs = render.kuberay_manifest(spec, Path(args.spec).read_text(), args.lake)
+        text = yaml.safe_dump_all(docs, sort_keys=False)
+    else:
+        text = yaml.safe_dump(render.launcher_config(spec, args.region), sort_keys=False)
+    if args.cluster_command == "render":
+        if args.output:
+            Path(args.output).write_text(text)
+            out.print(f"wrote {args.output}", markup=False)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    path = cache_root() / "clusters" / f"{render.launcher_config(spec, args.region)['cluster_name']}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    try:
+        return subprocess.run(["ray", args.cluster_command, "-y", str(path)], check=False).returncode
+    except FileNotFoundError:
+        raise TunelakeError("the `ray` command is not on PATH; install ray[default]") from None
+
+
 def cmd_lake(args: argparse.Namespace, out: Console) -> int:
     from tunelake.store.compact import compact
     from tunelake.store.lake import Lake
@@ -174,7 +218,8 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake}
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
+            "cluster": cmd_cluster}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,7 +80,7 @@ class LakeRecorder(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict[str, Any], **info: Any) -> None:
         tid = trial.trial_id
-        node = result.get("hostname") or result.get("node_ip")
+        node = result.get("tl_node") or result.get("hostname")
         if node:
             self._node[tid] = str(node)
         for report in json.loads(result.get("tl_reports") or "[]"):

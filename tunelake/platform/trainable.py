@@ -17,6 +17,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ class CommandTrainable(tune.Trainable):
     def setup(self, config: dict[str, Any], context: TrialContext) -> None:
         self._ctx = context
         self._proc: TrialProcess | None = None
+        self._node = f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
         self._begin(config)
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
@@ -170,6 +172,7 @@ class CommandTrainable(tune.Trainable):
     def _result(self, kind: str, **extra: Any) -> dict[str, Any]:
         result: dict[str, Any] = {
             "tl_kind": kind,
+            "tl_node": self._node,
             "tl_metrics": dict(self._merged),
             "tl_reports": json.dumps(self._pending, allow_nan=True),
             **extra,

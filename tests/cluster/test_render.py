@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import ray
+import yaml
+
+from tunelake.cluster.aws import INSTANCE_TYPES
+from tunelake.cluster.render import kuberay_manifest, launcher_config, validate_launcher_config
+from tunelake.errors import UserInputError
+from tunelake.platform.cli import main
+from tunelake.platform.spec import parse_spec
+
+BASE = {"code_github": "https://github.com/org/repo", "command": "python train.py --lr {lr}",
+        "primary_result_key": "acc", "backend": "aws",
+        "search": {"lr": {"type": "loguniform", "low": 1e-5, "high": 0.1}}}
+
+
+def spec(**resources):
+    return parse_spec({**BASE, "resources": resources})
+
+
+@pytest.mark.parametrize("name", sorted(INSTANCE_TYPES))
+def test_every_known_instance_type_renders_a_valid_config(name):
+    itype = INSTANCE_TYPES[name]
+    config = launcher_config(spec(instance_count=3, instance_type=name, gpus_per_trial=min(itype.gpus, 0.5)))
+    worker = config["available_node_types"]["worker"]
+    assert worker["min_workers"] == worker["max_workers"] == config["max_workers"] == 3
+    assert worker["resources"] == {"CPU": itype.vcpus, "GPU": itype.gpus}
+    assert worker["node_config"]["InstanceType"] == name
+    py = f"py{sys.version_info.major}{sys.version_info.minor}"
+    assert config["docker"]["image"] == f"rayproject/ray:{ray.__version__}-{py}-{'gpu' if itype.gpus else 'cpu'}"
+    assert any("tunelake" in c for c in config["setup_commands"])
+
+
+def test_the_validation_is_ray_s_own():
+    config = launcher_config(spec(instance_type="g5.xlarge"))
+    config["not_a_ray_key"] = 1
+    with pytest.raises(UserInputError, match="not_a_ray_key"):
+        validate_launcher_config(config)
+
+
+def test_unknown_instance_type_lists_the_known_ones():
+    with pytest.raises(UserInputError) as info:
+        launcher_config(spec(instance_type="p9.mega"))
+    assert "'p9.mega' is not known" in str(info.value) and "p3.8xlarge" in str(info.value)
+
+
+def test_trial_that_cannot_fit_a_node():
+    with pytest.raises(UserInputError, match="gpus_per_trial: 2 is more than g5.xlarge's 1 GPUs"):
+        launcher_config(spec(instance_type="g5.xlarge", gpus_per_trial=2))
+
+
+def test_kuberay_rayjob():
+    config_map, job = kuberay_manifest(spec(instance_count=2, instance_type="g5.12xlarge"), json.dumps(BASE),
+                                       "s3://b/lake")
+    assert config_map["kind"] == "ConfigMap" and json.loads(config_map["data"]["experiment.json"]) == BASE
+    assert job["kind"] == "RayJob" and job["apiVersion"] == "ray.io/v1"
+    assert job["spec"]["entrypoint"].endswith("experiment.json --lake s3://b/lake")
+    group = job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]
+    assert group["replicas"] == 2
+    limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/gpu"] == "4" and limits["cpu"] == "48"
+
+
+def test_cli_render_and_up_wrap_ray(tmp_path: Path, capsys, monkeypatch):
+    path = tmp_path / "aws.json"
+    path.write_text(json.dumps({**BASE, "resources": {"instance_count": 2, "instance_type": "p3.2xlarge"}}))
+    assert main(["cluster", "render", str(path)]) == 0
+    rendered = yaml.safe_load(capsys.readouterr().out)
+    assert rendered["available_node_types"]["worker"]["node_config"]["InstanceType"] == "p3.2xlarge"
+    assert main(["cluster", "render", str(path), "--kuberay", "-o", str(tmp_path / "job.yaml")]) == 0
+    assert [d["kind"] for d in yaml.safe_load_all((tmp_path / "job.yaml").read_text())] == ["ConfigMap", "RayJob"]
+    # `cluster up` hands the rendered file to Ray's launcher: a stand-in `ray` records its arguments.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "ray").write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/args\n")
+    (bindir / "ray").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    assert main(["cluster", "up", str(path)]) == 0
+    action, flag, config = (tmp_path / "args").read_text().split()
+    assert (action, flag) == ("up", "-y") and yaml.safe_load(Path(config).read_text()) == rendered
+    assert main(["cluster", "render", str(tmp_path / "missing.json")]) == 2

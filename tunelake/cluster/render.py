@@ -1,0 +1,180 @@
+"""Cluster configs from a spec's ``resources``: a Ray cluster-launcher YAML for
+AWS (``ray up``) and a KubeRay ``RayJob`` manifest.
+
+Workers are sized from the instance-type table; the head node only runs the
+driver (it advertises no CPUs, so trials go to the workers). Nodes run the
+Ray image that matches the installed Ray and Python, and install tunelake:
+from the source tree next to this package when there is one (mounted with
+``file_mounts``), else the same version from the package index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import ray
+import yaml
+
+from tunelake.cluster.aws import instance_type
+from tunelake.errors import UserInputError
+from tunelake.platform.spec import Spec
+
+HEAD_INSTANCE = "m5.xlarge"
+REMOTE_SOURCE = "/home/ray/tunelake"
+
+
+def ray_image(gpu: bool) -> str:
+    py = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return f"rayproject/ray:{ray.__version__}-{py}-{'gpu' if gpu else 'cpu'}"
+
+
+def _source_tree() -> Path | None:
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "tunelake").is_dir() else None
+
+
+def _install_commands(source: Path | None) -> list[str]:
+    from tunelake import __version__
+
+    if source is not None:
+        return [f"pip install -q -e {REMOTE_SOURCE}"]
+    return [f"pip install -q 'tunelake=={__version__}'"]
+
+
+def _cluster_name(spec: Spec) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in spec.display_name().lower()).strip("-")
+    return f"tunelake-{slug}"[:60]
+
+
+def launcher_config(spec: Spec, region: str | None = None) -> dict[str, Any]:
+    """A Ray cluster-launcher config (``ray up``) for the spec's ``resources``."""
+    res = spec.resources
+    if not res.instance_type:
+        raise UserInputError("resources.instance_type: needed to render a cluster, e.g. \"p3.8xlarge\"")
+    worker = instance_type(res.instance_type)
+    _check_fits(spec, worker.vcpus, worker.gpus, worker.name)
+    source = _source_tree()
+    config: dict[str, Any] = {
+        "cluster_name": _cluster_name(spec),
+        "max_workers": res.instance_count,
+        "upscaling_speed": 1.0,
+        "idle_timeout_minutes": 10,
+        "docker": {
+            "image": ray_image(worker.gpus > 0),
+            "container_name": "ray_container",
+            "pull_before_run": True,
+            "run_options": ["--ulimit nofile=65536:65536"],
+        },
+        "provider": {
+            "type": "aws",
+            "region": region or os.environ.get("AWS_DEFAULT_REGION") or "us-west-2",
+            "cache_stopped_nodes": False,
+        },
+        "auth": {"ssh_user": "ubuntu"},
+        "available_node_types": {
+            "head": {
+                "resources": {"CPU": 0},
+                "node_config": {"InstanceType": HEAD_INSTANCE},
+            },
+            "worker": {
+                "min_workers": res.instance_count,
+                "max_workers": res.instance_count,
+                "resources": {"CPU": worker.vcpus, "GPU": worker.gpus},
+                "node_config": {"InstanceType": worker.name},
+            },
+        },
+        "head_node_type": "head",
+        "file_mounts": {REMOTE_SOURCE: str(source)} if source else {},
+        "setup_commands": _install_commands(source),
+        "head_start_ray_commands": [
+            "ray stop",
+            "ray start --head --port=6379 --dashboard-host=127.0.0.1 --object-manager-port=8076 "
+            "--autoscaling-config=~/ray_bootstrap_config.yaml",
+        ],
+        "worker_start_ray_commands": ["ray stop", "ray start --address=$RAY_HEAD_IP:6379 --object-manager-port=8076"],
+    }
+    validate_launcher_config(config)
+    return config
+
+
+def validate_launcher_config(config: dict[str, Any]) -> None:
+    """Check against the JSON schema Ray ships (offline); raise with Ray's reason."""
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    ray_logger = logging.getLogger("ray.autoscaler._private.util")
+    level = ray_logger.level
+    ray_logger.setLevel(logging.WARNING)  # prepare_config narrates the defaults it fills in
+    try:
+        validate_config(prepare_config(json.loads(json.dumps(config))))
+    except Exception as exc:  # Ray raises jsonschema's or its own ValueError
+        raise UserInputError(f"the rendered cluster config is not valid for Ray: {str(exc).splitlines()[0]}") \
+            from None
+    finally:
+        ray_logger.setLevel(level)
+
+
+def _check_fits(spec: Spec, cpus: int, gpus: int, name: str) -> None:
+    res = spec.resources
+    if res.cpus_per_trial > cpus:
+        raise UserInputError(f"resources.cpus_per_trial: {res.cpus_per_trial} is more than {name}'s {cpus} vCPUs")
+    if res.gpus_per_trial > gpus:
+        raise UserInputError(f"resources.gpus_per_trial: {res.gpus_per_trial} is more than {name}'s {gpus} GPUs")
+
+
+def kuberay_manifest(spec: Spec, spec_json: str, lake: str | None = None) -> list[dict[str, Any]]:
+    """A ConfigMap holding the spec and a KubeRay ``RayJob`` that runs it."""
+    res = spec.resources
+    worker = instance_type(res.instance_type) if res.instance_type else None
+    cpus, gpus, mem = (worker.vcpus, worker.gpus, worker.memory_gib) if worker else (4, 0, 16)
+    _check_fits(spec, cpus, gpus, worker.name if worker else "the default worker")
+    name = _cluster_name(spec)
+    image = ray_image(gpus > 0)
+    limits: dict[str, Any] = {"cpu": str(cpus), "memory": f"{max(1, int(mem * 0.9))}Gi"}
+    if gpus:
+        limits["nvidia.com/gpu"] = str(gpus)
+    entry = "python -m tunelake run /home/ray/spec/experiment.json"
+    if lake:
+        entry += f" --lake {lake}"
+    container = {"image": image, "resources": {"limits": limits, "requests": limits}}
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-spec"},
+                  "data": {"experiment.json": spec_json}}
+    spec_volume = {"name": "spec", "configMap": {"name": f"{name}-spec"}}
+    spec_mount = {"name": "spec", "mountPath": "/home/ray/spec"}
+    from tunelake import __version__
+
+    job = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayJob",
+        "metadata": {"name": name},
+        "spec": {
+            "entrypoint": entry,
+            "runtimeEnvYAML": yaml.safe_dump({"pip": [f"tunelake=={__version__}"]}),
+            "shutdownAfterJobFinishes": True,
+            "ttlSecondsAfterFinished": 600,
+            "rayClusterSpec": {
+                "rayVersion": ray.__version__,
+                "headGroupSpec": {
+                    "rayStartParams": {"num-cpus": "0", "dashboard-host": "0.0.0.0"},
+                    "template": {"spec": {
+                        "containers": [{"name": "ray-head", "image": image,
+                                        "resources": {"limits": {"cpu": "2", "memory": "8Gi"}},
+                                        "volumeMounts": [spec_mount]}],
+                        "volumes": [spec_volume]}},
+                },
+                "workerGroupSpecs": [{
+                    "groupName": "workers",
+                    "replicas": res.instance_count,
+                    "minReplicas": res.instance_count,
+                    "maxReplicas": res.instance_count,
+                    "rayStartParams": {},
+                    "template": {"spec": {"containers": [{"name": "ray-worker", **container}]}},
+                }],
+            },
+        },
+    }
+    return [config_map, job]
