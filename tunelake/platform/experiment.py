@@ -94,6 +94,7 @@ class Experiment:
         self.store: ModelStore = model_store(spec.model_storage, lake.uri, lake.fs.local_path())
         self.dataset_id: str | None = None
         self.snapshot: Snapshot | None = None
+        self.ray_address: str | None = None
         self._created = utcnow()
 
     def _write(self, status: ExperimentStatus, **fields: Any) -> None:
@@ -114,6 +115,7 @@ class Experiment:
             "dataset_id": self.dataset_id,
             "model_storage": self.store.uri_for(self.experiment_id, ""),
             "host": socket.gethostname(),
+            "ray_address": self.ray_address,
             "tunelake_version": _version(),
             "ray_version": ray.__version__,
             "created_at": self._created,
@@ -125,7 +127,8 @@ class Experiment:
         try:
             self._prepare()
             with ray_session(self.address) as address:
-                self._write(ExperimentStatus.RUNNING, ray_address=address)
+                self.ray_address = address
+                self._write(ExperimentStatus.RUNNING)
                 counts = self._search(address, progress)
         except KeyboardInterrupt:
             self._end(ExperimentStatus.INTERRUPTED, "interrupted by the user")
