@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from tunelake.platform.experiment import Result, run
+    from tunelake.platform.experiment import Result, resume, run
     from tunelake.platform.spec import Spec, load_spec
 
-__all__ = ["Result", "Spec", "load_spec", "run", "sql", "__version__"]
+__all__ = ["Result", "Spec", "load_spec", "resume", "run", "sql", "__version__"]
 
 
 def sql(query: str, lake: str | None = None, params: list[Any] | None = None):  # -> pandas.DataFrame
@@ -27,7 +27,7 @@ def sql(query: str, lake: str | None = None, params: list[Any] | None = None):  
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("run", "Result"):
+    if name in ("run", "resume", "Result"):
         from tunelake.platform import experiment
 
         return getattr(experiment, name)

@@ -237,7 +237,7 @@ def test_searchers_random_seeded_and_tpe_points(ray_cluster, lake_uri, tmp_path)
     assert all(0 <= json.loads(p)["b"] <= 2 for p in result.trials["params"])
 
 
-def test_kill_9_of_the_driver_loses_nothing_already_logged(ray_cluster, lake_uri, tmp_path):
+def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
     repo = write_repo(tmp_path / "repo", {"slow.sh": "sleep 151 & sleep 0.7; echo score=$1"})
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec(repo, "sh slow.sh {x}", {"x": {"type": "grid", "values": list(range(30))}})))
@@ -256,9 +256,23 @@ def test_kill_9_of_the_driver_loses_nothing_already_logged(ray_cluster, lake_uri
     after = rows(lake_uri, "SELECT trial_id, status FROM trials")
     assert {r["trial_id"] for r in done} <= {r["trial_id"] for r in after if r["status"] == "completed"}
     assert all(r["status"] in ("running", "completed") for r in after)
-    (exp,) = rows(lake_uri, "SELECT status FROM experiments")
+    (exp,) = rows(lake_uri, "SELECT experiment_id, status FROM experiments")
     assert exp["status"] == "running"  # honest: nobody lived to say otherwise
     assert wait_gone("sleep 151", timeout=30) == []
+    before = {r["trial_id"]: r for r in rows(lake_uri, "SELECT trial_id, version FROM trials WHERE status = 'completed'")}
+
+    assert main(["resume", exp["experiment_id"], "--lake", lake_uri, "--quiet"]) == 0
+    (after_exp,) = rows(lake_uri, "SELECT status FROM experiments")
+    assert after_exp["status"] == "completed"
+    final = rows(lake_uri, "SELECT trial_id, status, version, params->>'x' AS x FROM trials")
+    completed = [r for r in final if r["status"] == "completed"]
+    # every grid point completed exactly once; none of the completed ones ran again
+    assert sorted(int(r["x"]) for r in completed) == list(range(30))
+    for trial_id, row in before.items():
+        assert next(r for r in final if r["trial_id"] == trial_id)["version"] == row["version"]
+    assert all(r["status"] in ("completed", "failed") for r in final)
+    per_step = rows(lake_uri, "SELECT trial_id, step, count(*) AS n FROM results GROUP BY 1, 2 HAVING count(*) > 1")
+    assert per_step == []
 
 
 def test_gpu_trials_see_their_devices(ray_cluster, lake_uri, tmp_path):

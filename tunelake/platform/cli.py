@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
+    p = sub.add_parser("resume", help="continue an experiment whose driver died (Tune's saved state)")
+    p.add_argument("experiment", help="experiment id")
+    p.add_argument("--lake", help=lake_help)
+    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
     p = sub.add_parser("sql", help="query the lake with DuckDB SQL")
     p.add_argument("query", help="e.g. \"SELECT status, count(*) FROM trials GROUP BY 1\"")
     p.add_argument("--lake", help=lake_help)
@@ -93,9 +99,12 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: Console) -> int:
-    from tunelake.platform.experiment import run
+    from tunelake.platform.experiment import resume, run
 
-    result = run(args.spec, lake=args.lake, address=args.address, progress=not args.quiet)
+    if args.command == "resume":
+        result = resume(args.experiment, lake=args.lake, address=args.address, progress=not args.quiet)
+    else:
+        result = run(args.spec, lake=args.lake, address=args.address, progress=not args.quiet)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "no trials"
     out.print(f"experiment  {result.experiment_id}  ({result.status}: {counts})", highlight=False, markup=False)
     if result.best_trial_id is not None:
@@ -218,7 +227,7 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
             "cluster": cmd_cluster}
 
 

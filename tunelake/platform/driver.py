@@ -8,7 +8,7 @@ is where Ray Tune is used; the rest of tunelake speaks its own types.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray import tune
@@ -48,8 +48,14 @@ def _extra_env(experiment: "Experiment") -> dict[str, str]:
     return env
 
 
-def tune_search(experiment: "Experiment", tally: Tally, progress: bool) -> None:
-    """Run the search; every trial's rows are in the lake when this returns."""
+def tune_state_path(experiment: "Experiment") -> str:
+    """Where Tune keeps this experiment's state (what ``tunelake resume`` restores)."""
+    return f"{_storage_path(experiment)}/{experiment.experiment_id}"
+
+
+def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore: bool = False) -> None:
+    """Run the search (or, with ``restore``, continue it from Tune's saved state,
+    the searcher's included); every trial's rows are in the lake when this returns."""
     spec = experiment.spec
     snapshot = experiment.snapshot
     assert snapshot is not None
@@ -81,9 +87,28 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool) -> None:
     display = ProgressDisplay(tally, experiment.experiment_id, opt.samples()) if progress else None
     if display is not None:
         callbacks.append(display)
-    tuner = tune.Tuner(
+    space = param_space(spec.search, opt.algorithm)
+    if restore:
+        tuner = tune.Tuner.restore(tune_state_path(experiment), trainable=trainable, resume_unfinished=True,
+                                   resume_errored=True, param_space=space)
+        # The restored run config holds callbacks unpickled from the first run; use this run's.
+        tuner._local_tuner.get_run_config().callbacks = callbacks
+    else:
+        tuner = _new_tuner(experiment, trainable, space, callbacks)
+    try:
+        tuner.fit()
+    finally:
+        recorder.flush()
+        if display is not None:
+            display.close()
+
+
+def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], callbacks: list) -> tune.Tuner:
+    spec = experiment.spec
+    opt = spec.optimizer
+    return tune.Tuner(
         trainable,
-        param_space=param_space(spec.search, opt.algorithm),
+        param_space=space,
         tune_config=TuneConfig(
             metric=OBJECTIVE,
             mode=spec.mode.value,
@@ -103,9 +128,3 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool) -> None:
             checkpoint_config=CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
         ),
     )
-    try:
-        tuner.fit()
-    finally:
-        recorder.flush()
-        if display is not None:
-            display.close()

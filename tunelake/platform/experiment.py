@@ -20,7 +20,7 @@ from typing import Any
 import ray
 
 from tunelake.cluster.connect import ray_session
-from tunelake.errors import TunelakeError, UserInputError
+from tunelake.errors import CodeSourceError, TunelakeError, UserInputError
 from tunelake.platform import workspace
 from tunelake.platform.modelstore import ModelStore, model_store
 from tunelake.platform.recorder import Tally
@@ -28,7 +28,7 @@ from tunelake.platform.source import Snapshot, code_source, redact_url
 from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
 from tunelake.store import query
 from tunelake.store.lake import Lake, utcnow
-from tunelake.store.schema import EXPERIMENTS, ExperimentStatus
+from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus, TrialStatus
 
 # Tune reads these when the driver runs; tunelake writes its own records, so
 # Tune's default CSV/JSON/TensorBoard loggers would only cost time and disk.
@@ -37,6 +37,9 @@ _TUNE_ENV = {
     "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
     "RAY_AIR_NEW_OUTPUT": "0",
     "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "1000",
+    # Tune's experiment state (searcher included) is what `tunelake resume` restores;
+    # save it often, so a killed driver loses little.
+    "TUNE_GLOBAL_CHECKPOINT_S": "2",
 }
 
 
@@ -79,7 +82,8 @@ def _spec_record(spec: Spec) -> str:
 class Experiment:
     """One run of a spec against a lake. Use :func:`run` unless you need the steps."""
 
-    def __init__(self, spec: Spec, lake: Lake, base_dir: Path | None = None, address: str | None = None) -> None:
+    def __init__(self, spec: Spec, lake: Lake, base_dir: Path | None = None, address: str | None = None,
+                 experiment_id: str | None = None, created: datetime | None = None) -> None:
         if spec.backend is Backend.AWS and not (address or os.environ.get("RAY_ADDRESS")):
             raise UserInputError(
                 "backend 'aws' runs on a Ray cluster: start one with `ray up` on the config from "
@@ -90,12 +94,13 @@ class Experiment:
         self.lake = lake
         self.base_dir = base_dir
         self.address = address
-        self.experiment_id = new_experiment_id(spec.display_name())
+        self.experiment_id = experiment_id or new_experiment_id(spec.display_name())
         self.store: ModelStore = model_store(spec.model_storage, lake.uri, lake.fs.local_path())
         self.dataset_id: str | None = None
         self.snapshot: Snapshot | None = None
         self.ray_address: str | None = None
-        self._created = utcnow()
+        self.expected_commit: str | None = None
+        self._created = created or utcnow()
 
     def _write(self, status: ExperimentStatus, **fields: Any) -> None:
         spec = self.spec
@@ -122,14 +127,14 @@ class Experiment:
             **fields,
         }])
 
-    def run(self, progress: bool = True) -> Result:
+    def run(self, progress: bool = True, restore: bool = False) -> Result:
         self._write(ExperimentStatus.RUNNING)
         try:
             self._prepare()
             with ray_session(self.address) as address:
                 self.ray_address = address
                 self._write(ExperimentStatus.RUNNING)
-                counts = self._search(address, progress)
+                counts = self._search(progress, restore)
         except KeyboardInterrupt:
             self._end(ExperimentStatus.INTERRUPTED, "interrupted by the user")
             raise
@@ -151,6 +156,11 @@ class Experiment:
             self.dataset_id = register(self.lake, self.spec.dataset, self.base_dir)
         source = code_source(self.spec.code_github, self.spec.code_ref, workspace.cache_root(), self.base_dir)
         self.snapshot = source.snapshot()
+        if self.expected_commit and self.snapshot.commit != self.expected_commit:
+            raise CodeSourceError(
+                f"the code at {self.snapshot.source} changed since the experiment started "
+                f"(was {self.expected_commit}, now {self.snapshot.commit}); resuming needs the same code"
+            )
         self._write(ExperimentStatus.RUNNING)
         workspace.prepare(
             self.snapshot.workspace_key(self.spec.install_script),
@@ -159,14 +169,29 @@ class Experiment:
             self.spec.dir,
         )
 
-    def _search(self, address: str, progress: bool) -> dict[str, int]:
+    def _search(self, progress: bool, restore: bool) -> dict[str, int]:
         from tunelake.platform.driver import tune_search
 
         assert self.snapshot is not None
         os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
         tally = Tally(mode=self.spec.mode.value, metric=self.spec.primary_result_key)
-        tune_search(self, tally, progress)
+        tune_search(self, tally, progress, restore)
+        self._close_lost_trials()
         return query.status_counts(self.lake, self.experiment_id)
+
+    def _close_lost_trials(self) -> None:
+        """Trials still ``running`` after the search ended were lost with an earlier driver."""
+        lost = query.query(
+            self.lake, "SELECT trial_id, params, started_at FROM trials WHERE experiment_id = ? AND status = 'running'",
+            [self.experiment_id], self.experiment_id,
+        ).to_pylist()
+        if lost:
+            self.lake.append(TRIALS, [{
+                "experiment_id": self.experiment_id, "trial_id": t["trial_id"], "status": TrialStatus.FAILED.value,
+                "params": t["params"], "started_at": t["started_at"], "finished_at": utcnow(),
+                "reason": "lost: the driver stopped while this trial ran, before Tune saved its state",
+                "code_commit": self.snapshot.commit if self.snapshot else None, "dataset_id": self.dataset_id,
+            } for t in lost])
 
     def _end(self, status: ExperimentStatus, error: str | None) -> Result:
         best = None
@@ -205,6 +230,40 @@ def _version() -> str:
     from tunelake import __version__
 
     return __version__
+
+
+def resume(experiment_id: str, lake: str | None = None, address: str | None = None,
+           progress: bool = False) -> Result:
+    """Continue an experiment whose driver died, from Ray Tune's saved state.
+
+    Completed trials stay as they are (in Tune and in the lake); trials that
+    were running start again under their own ids; the searcher continues
+    from its saved state. The code must be what it was (same commit).
+    """
+    from tunelake.platform.driver import tune_state_path
+
+    the_lake = Lake(lake)
+    rows = query.query(the_lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
+    if not rows:
+        raise UserInputError(f"experiment {experiment_id!r} is not in the lake {the_lake.uri}")
+    row = rows[0]
+    if row["status"] == ExperimentStatus.COMPLETED.value:
+        raise UserInputError(f"experiment {experiment_id!r} has completed; there is nothing to resume")
+    source = row["code_source"] or ""
+    if "***@" in source:
+        raise UserInputError(f"experiment {experiment_id!r} fetched its code with credentials in the URL, which the "
+                             "lake does not keep; use an SSH URL or a credential helper, then run it again")
+    spec = parse_spec(json.loads(row["spec"]))
+    git = row["code_commit"] and not row["code_commit"].startswith("sha256:")
+    spec = spec.model_copy(update={"code_github": source, "code_ref": row["code_commit"] if git else None})
+    experiment = Experiment(spec, the_lake, None, address, experiment_id=experiment_id, created=row["created_at"])
+    experiment.expected_commit = row["code_commit"]
+    from ray import tune
+
+    if not tune.Tuner.can_restore(tune_state_path(experiment)):
+        raise UserInputError(f"experiment {experiment_id!r} has no saved Tune state at "
+                             f"{tune_state_path(experiment)}; it cannot be resumed")
+    return experiment.run(progress=progress, restore=True)
 
 
 def run(
