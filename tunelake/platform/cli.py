@@ -94,7 +94,7 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     n = len(spec.search)
     out.print(f"{args.spec}: valid ({n} parameter{'s' if n != 1 else ''}, "
               f"{spec.optimizer.algorithm.value} / {spec.optimizer.scheduler.value}, "
-              f"{spec.optimizer.samples()} trials, {spec.mode.value} {spec.primary_result_key})", highlight=False)
+              f"{spec.trial_count()} trials, {spec.mode.value} {spec.primary_result_key})", highlight=False)
     return EXIT_OK
 
 

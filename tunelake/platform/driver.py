@@ -84,7 +84,7 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
         code_commit=snapshot.commit, dataset_id=experiment.dataset_id,
     )
     callbacks: list[tune.Callback] = [recorder]
-    display = ProgressDisplay(tally, experiment.experiment_id, opt.samples()) if progress else None
+    display = ProgressDisplay(tally, experiment.experiment_id, spec.trial_count()) if progress else None
     if display is not None:
         callbacks.append(display)
     space = param_space(spec.search, opt.algorithm)

@@ -112,7 +112,7 @@ class Experiment:
             "mode": spec.mode.value,
             "algorithm": spec.optimizer.algorithm.value,
             "scheduler": spec.optimizer.scheduler.value,
-            "num_samples": spec.optimizer.samples(),
+            "num_samples": spec.trial_count(),
             "spec": _spec_record(spec),
             "code_source": self.snapshot.source if self.snapshot else redact_url(spec.code_github),
             "code_commit": self.snapshot.commit if self.snapshot else None,

@@ -320,6 +320,14 @@ class Spec(_Model):
                 problems.append(f"optimizer.points_to_evaluate.{i}: {', '.join(extra)} not in search")
         return problems
 
+    def trial_count(self) -> int:
+        """Trials the search will start: ``num_samples`` passes over the grid axes."""
+        count = self.optimizer.samples()
+        for param in self.search.values():
+            if isinstance(param, Grid) or (isinstance(param, Choice) and self.optimizer.algorithm is Algorithm.GRID):
+                count *= len(param.values)
+        return count
+
     def display_name(self) -> str:
         if self.name:
             return self.name

@@ -86,15 +86,23 @@ class CommandTrainable(tune.Trainable):
     # -- one trial ---------------------------------------------------------
 
     def _begin(self, config: dict[str, Any]) -> None:
-        ctx = self._ctx
+        """Take a trial's config. Nothing runs yet: Tune may set up an actor for a
+        trial and then give the trial to another (a reused) actor instead, so
+        the process starts on the first ``step()``, which only the chosen one gets."""
         self._params = dict(config)
         self._merged: dict[str, float] = {}
         self._pending: list[dict[str, Any]] = []
         self._step = 0
+        self._launched = False
         self._finished = False
         self._model_saved = False
-        self._started = time.time()
         self._setup_error: str | None = None
+        self._proc = None
+
+    def _launch(self) -> None:
+        ctx = self._ctx
+        self._launched = True
+        self._started = time.time()
         root = Path(ctx.cache_root) if ctx.cache_root else workspace.cache_root()
         self._trial_dir = root / "trials" / ctx.experiment_id / self.trial_id
         self._work = self._trial_dir / "work"
@@ -137,6 +145,8 @@ class CommandTrainable(tune.Trainable):
             self._proc = None
 
     def step(self) -> dict[str, Any]:
+        if not self._launched:
+            self._launch()
         if self._setup_error is not None or self._proc is None:
             return self._final(Outcome.FAILED, self._setup_error or "the trial did not start")
         while True:
@@ -242,5 +252,5 @@ class CommandTrainable(tune.Trainable):
         if self._proc is not None:
             self._proc.stop()
             self._proc = None
-        if (self._ctx.clean_model_dir and self._model_saved) or not self._finished:
+        if self._launched and ((self._ctx.clean_model_dir and self._model_saved) or not self._finished):
             shutil.rmtree(self._work, ignore_errors=True)
