@@ -76,12 +76,13 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
         trial_timeout_s=opt.trial_timeout_s,
         deadline=deadline,
         extra_env=_extra_env(experiment),
+        replay=experiment.replay,
     )
     resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
     trainable = tune.with_resources(tune.with_parameters(CommandTrainable, context=context), resources)
     recorder = LakeRecorder(
         experiment.lake, experiment.experiment_id, tally, STOP_REASONS[opt.scheduler],
-        code_commit=snapshot.commit, dataset_id=experiment.dataset_id,
+        code_commit=snapshot.commit, dataset_id=experiment.dataset_id, replayed=frozenset(experiment.replay),
     )
     callbacks: list[tune.Callback] = [recorder]
     display = ProgressDisplay(tally, experiment.experiment_id, spec.trial_count()) if progress else None

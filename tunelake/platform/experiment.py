@@ -100,6 +100,7 @@ class Experiment:
         self.snapshot: Snapshot | None = None
         self.ray_address: str | None = None
         self.expected_commit: str | None = None
+        self.replay: dict[str, dict[str, Any]] = {}
         self._created = created or utcnow()
 
     def _write(self, status: ExperimentStatus, **fields: Any) -> None:
@@ -258,12 +259,31 @@ def resume(experiment_id: str, lake: str | None = None, address: str | None = No
     spec = spec.model_copy(update={"code_github": source, "code_ref": row["code_commit"] if git else None})
     experiment = Experiment(spec, the_lake, None, address, experiment_id=experiment_id, created=row["created_at"])
     experiment.expected_commit = row["code_commit"]
+    experiment.replay = _completed_results(the_lake, experiment_id)
     from ray import tune
 
     if not tune.Tuner.can_restore(tune_state_path(experiment)):
         raise UserInputError(f"experiment {experiment_id!r} has no saved Tune state at "
                              f"{tune_state_path(experiment)}; it cannot be resumed")
     return experiment.run(progress=progress, restore=True)
+
+
+def _completed_results(lake: Lake, experiment_id: str) -> dict[str, dict[str, Any]]:
+    """The lake's completed trials of an experiment, as the final results Tune would have seen."""
+    from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome
+
+    rows = query.query(
+        lake, "SELECT trial_id, value, metrics, iterations, exit_code, model_uri, started_at, duration_s "
+        "FROM trials WHERE experiment_id = ? AND status = 'completed'", [experiment_id], experiment_id,
+    ).to_pylist()
+    return {
+        r["trial_id"]: {
+            "tl_kind": FINAL, "tl_outcome": Outcome.COMPLETED, OBJECTIVE: r["value"],
+            "tl_metrics": json.loads(r["metrics"] or "{}"), "tl_reports": "[]", "tl_steps": r["iterations"],
+            "tl_exit_code": r["exit_code"], "tl_model_uri": r["model_uri"], "tl_duration_s": r["duration_s"],
+        }
+        for r in rows
+    }
 
 
 def run(

@@ -56,13 +56,15 @@ class LakeRecorder(Callback):
     FLUSH_INTERVAL_S = 1.0
 
     def __init__(self, lake: Lake, experiment_id: str, tally: Tally, stop_reason: str,
-                 code_commit: str | None = None, dataset_id: str | None = None) -> None:
+                 code_commit: str | None = None, dataset_id: str | None = None,
+                 replayed: frozenset[str] = frozenset()) -> None:
         self.lake = lake
         self.experiment_id = experiment_id
         self.tally = tally
         self.stop_reason = stop_reason
         self.code_commit = code_commit
         self.dataset_id = dataset_id
+        self.replayed = replayed  # already in the lake as completed: count them, write nothing
         self._trials: list[dict[str, Any]] = []
         self._results: list[dict[str, Any]] = []
         self._final: dict[str, dict[str, Any]] = {}
@@ -83,7 +85,7 @@ class LakeRecorder(Callback):
         node = result.get("tl_node") or result.get("hostname")
         if node:
             self._node[tid] = str(node)
-        for report in json.loads(result.get("tl_reports") or "[]"):
+        for report in [] if result.get("tl_replayed") else json.loads(result.get("tl_reports") or "[]"):
             metrics = report["metrics"]
             self._results.append({
                 "experiment_id": self.experiment_id,
@@ -154,6 +156,8 @@ class LakeRecorder(Callback):
                                     "params": dict(trial.config), "reason": fields.get("reason")})
 
     def _trial_row(self, trial: Any, status: TrialStatus, **fields: Any) -> None:
+        if trial.trial_id in self.replayed:
+            return
         row = {
             "experiment_id": self.experiment_id,
             "trial_id": trial.trial_id,

@@ -64,6 +64,9 @@ class TrialContext:
     cache_root: str | None = None
     kill_grace_s: float = 5.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    replay: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Final results of trials that completed before a resume, by trial id: they
+    are handed back to Tune as they were, not run again."""
 
 
 class CommandTrainable(tune.Trainable):
@@ -145,6 +148,9 @@ class CommandTrainable(tune.Trainable):
             self._proc = None
 
     def step(self) -> dict[str, Any]:
+        if not self._launched and self.trial_id in self._ctx.replay:
+            self._finished = True
+            return {**self._ctx.replay[self.trial_id], "done": True, "tl_replayed": True}
         if not self._launched:
             self._launch()
         if self._setup_error is not None or self._proc is None:
