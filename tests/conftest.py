@@ -7,6 +7,7 @@ shares one instance (started lazily by the first such test).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -80,6 +81,42 @@ def ray_cluster(s3_server: str) -> str:
              logging_level="ERROR")
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_head():
+    """A Ray head with the Jobs API (dashboard on 127.0.0.1); `--block` ties its processes to this one."""
+    temp = Path("/tmp") / f"tl-ray-{os.getpid()}"  # Ray's socket paths must stay short
+    port, dash = _free_port(), _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    head = subprocess.Popen(
+        [shutil.which("ray") or "ray", "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", f"--temp-dir={temp}",
+         # its own agent ports: the session's other Ray instance holds the defaults
+         f"--dashboard-agent-listen-port={_free_port()}", f"--dashboard-agent-grpc-port={_free_port()}",
+         f"--metrics-export-port={_free_port()}", f"--runtime-env-agent-port={_free_port()}",
+         "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    address = f"http://127.0.0.1:{dash}"
+    deadline = time.monotonic() + 90
+    while True:
+        probe = subprocess.run([sys.executable, "-c", f"from ray.job_submission import JobSubmissionClient as C; "
+                                f"C({address!r}).submit_job(entrypoint='true')"],
+                               env=env, capture_output=True)
+        if probe.returncode == 0:
+            break
+        if time.monotonic() > deadline or head.poll() is not None:
+            head.kill()
+            raise RuntimeError(f"ray head did not start: {probe.stderr.decode()[-500:]}")
+        time.sleep(1)
+    yield address, f"127.0.0.1:{port}", env
+    os.killpg(head.pid, 15)
+    try:
+        head.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(head.pid, 9)
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,56 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, _free_port
+from tests.conftest import ROOT
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def head(tmp_path_factory: pytest.TempPathFactory):
-    """A Ray head with the Jobs API (dashboard on 127.0.0.1); `--block` ties its processes to this one."""
-    temp = Path("/tmp") / f"tl-ray-{os.getpid()}"  # Ray's socket paths must stay short
-    port, dash = _free_port(), _free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    head = subprocess.Popen(
-        [shutil.which("ray") or "ray", "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-         "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", f"--temp-dir={temp}",
-         "--disable-usage-stats"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    address = f"http://127.0.0.1:{dash}"
-    deadline = time.monotonic() + 90
-    while True:
-        probe = subprocess.run([sys.executable, "-c", f"from ray.job_submission import JobSubmissionClient as C; "
-                                f"C({address!r}).list_jobs()"], env=env, capture_output=True)
-        if probe.returncode == 0:
-            break
-        if time.monotonic() > deadline or head.poll() is not None:
-            head.kill()
-            raise RuntimeError(f"ray head did not start: {probe.stderr.decode()[-500:]}")
-        time.sleep(1)
-    yield address, f"127.0.0.1:{port}", env
-    os.killpg(head.pid, 15)
-    try:
-        head.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(head.pid, 9)
-    shutil.rmtree(temp, ignore_errors=True)
-
-
-def test_ray_job_submit_runs_the_svm_example(head, tmp_path: Path):
-    dashboard, _, env = head
+def test_ray_job_submit_runs_the_svm_example(ray_head, tmp_path: Path):
+    dashboard, _, env = ray_head
     lake = tmp_path / "lake"
     done = subprocess.run(
         ["ray", "job", "submit", "--address", dashboard, "--working-dir", str(ROOT), "--",

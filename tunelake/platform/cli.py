@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
 
     p = sub.add_parser("resume", help="continue an experiment whose driver died (Tune's saved state)")
     p.add_argument("experiment", help="experiment id")
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="e.g. \"SELECT status, count(*) FROM trials GROUP BY 1\"")
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = sub.add_parser("serve", help="the REST API and web page; experiments run as Ray jobs")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--lake", help=lake_help)
+    p.add_argument("--address", help="Ray dashboard address of a cluster (default: start a local Ray)")
 
     p = sub.add_parser("models", help="list or fetch the models trials saved")
     models = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -104,7 +111,8 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     if args.command == "resume":
         result = resume(args.experiment, lake=args.lake, address=args.address, progress=not args.quiet)
     else:
-        result = run(args.spec, lake=args.lake, address=args.address, progress=not args.quiet)
+        result = run(args.spec, lake=args.lake, address=args.address, progress=not args.quiet,
+                     experiment_id=args.experiment_id)
     counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "no trials"
     out.print(f"experiment  {result.experiment_id}  ({result.status}: {counts})", highlight=False, markup=False)
     if result.best_trial_id is not None:
@@ -185,6 +193,13 @@ def cmd_models(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.api.server import serve
+
+    serve(args.host, args.port, args.lake, args.address, say=lambda text: out.print(text, markup=False))
+    return EXIT_OK
+
+
 def cmd_cluster(args: argparse.Namespace, out: Console) -> int:
     import subprocess
 
@@ -228,7 +243,7 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
-            "cluster": cmd_cluster}
+            "cluster": cmd_cluster, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -58,6 +59,9 @@ class Result:
     counts: dict[str, int]
     error: str | None = None
     trials: Any = field(default=None, repr=False, compare=False)  # pandas.DataFrame, best first
+
+
+EXPERIMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
 
 def new_experiment_id(name: str) -> str:
@@ -291,6 +295,7 @@ def run(
     lake: str | None = None,
     address: str | None = None,
     progress: bool = False,
+    experiment_id: str | None = None,
 ) -> Result:
     """Run an experiment and return its :class:`Result` (trials as a DataFrame).
 
@@ -300,4 +305,6 @@ def run(
     ``address`` to ``$RAY_ADDRESS``, else a local Ray instance.
     """
     parsed, base_dir = _as_spec(spec)
-    return Experiment(parsed, Lake(lake), base_dir, address).run(progress=progress)
+    if experiment_id is not None and not EXPERIMENT_ID.fullmatch(experiment_id):
+        raise UserInputError(f"experiment id {experiment_id!r}: use letters, digits, '-' and '_' (at most 100)")
+    return Experiment(parsed, Lake(lake), base_dir, address, experiment_id=experiment_id).run(progress=progress)

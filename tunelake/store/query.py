@@ -8,6 +8,8 @@ disks and S3 alike with no DuckDB extension to download.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import duckdb
@@ -84,6 +86,54 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
         finally:
             con.close()
     raise AssertionError("unreachable")
+
+
+READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
+READ_ONLY_PREFIXES = ("select", "with", "describe", "show", "explain", "summarize", "from", "(")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool
+
+
+def sandboxed_query(lake: Lake, sql: str, max_rows: int = 10_000, timeout_s: float = 10.0) -> QueryResult:
+    """One read-only statement over the lake, for untrusted callers (the service).
+
+    The lake's views are made first; then DuckDB's external access is switched
+    off and the configuration locked, so the query can read the lake's tables
+    and nothing else: no files, no ``COPY ... TO``, ``ATTACH``, ``INSTALL``,
+    ``LOAD`` or ``SET``. At most ``max_rows`` rows come back; a query still
+    running after ``timeout_s`` is interrupted.
+    """
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {exc}") from None
+    if len(statements) != 1:
+        raise QueryError(f"send exactly one statement (got {len(statements)})")
+    kind = statements[0].type.name
+    if kind not in READ_ONLY_STATEMENTS or not sql.lstrip().lower().startswith(READ_ONLY_PREFIXES):
+        raise QueryError(f"only SELECT, WITH, DESCRIBE, SHOW and EXPLAIN are allowed here (got {kind})")
+    con = connect(lake)
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    timer = threading.Timer(timeout_s, con.interrupt)
+    timer.start()
+    try:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchmany(max_rows + 1)
+        return QueryResult(columns, [list(r) for r in rows[:max_rows]], len(rows) > max_rows)
+    except duckdb.InterruptException:
+        raise QueryError(f"query stopped after {timeout_s:g}s; narrow it down (WHERE, LIMIT)") from None
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {exc}") from None
+    finally:
+        timer.cancel()
+        con.close()
 
 
 def trials_frame(lake: Lake, experiment_id: str):  # -> pandas.DataFrame

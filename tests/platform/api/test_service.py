@@ -1,0 +1,152 @@
+"""Every route over real HTTP, auth failures, and the SQL sandbox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.platform.api.conftest import TOKEN
+
+pytestmark = pytest.mark.slow
+
+
+def svm_spec(samples: int = 4) -> dict:
+    spec = json.loads((EXAMPLES / "svm" / "experiment.json").read_text())
+    spec["code_github"] = str(EXAMPLES / "svm")
+    spec["optimizer"].update(num_samples=samples, scheduler="fifo")
+    return spec
+
+
+def wait_done(client: httpx.Client, experiment_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/experiments/{experiment_id}").json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        time.sleep(1)
+    raise AssertionError(f"experiment {experiment_id} did not finish: {body}")
+
+
+def test_health_needs_no_token(service):
+    url, _ = service
+    assert httpx.get(f"{url}/health").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
+                                     {"Authorization": TOKEN}])
+def test_routes_refuse_missing_or_wrong_tokens(service, headers):
+    url, _ = service
+    for method, path in [("GET", "/experiments"), ("GET", "/experiments/x"), ("POST", "/sql"),
+                         ("POST", "/experiments"), ("GET", "/experiments/x/trials")]:
+        response = httpx.request(method, f"{url}{path}", headers=headers, json={"query": "SELECT 1"})
+        assert response.status_code == 401, (method, path)
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_bad_spec_is_422_with_field_paths(client):
+    response = client.post("/experiments", json={"code_github": ".", "command": "run {C}",
+                                                 "primary_result_key": "acc",
+                                                 "search": {"C": {"type": "uniform", "low": 3, "high": 1}}})
+    assert response.status_code == 422
+    assert response.json()["detail"] == ["search.C: low must be below high (3 >= 1); swap them or widen the range"]
+    yaml_ok = client.post("/experiments/validate", content="code_github: .\ncommand: run {x}\nprimary_result_key: a\n"
+                          "search:\n  x: [1, 2]\n", headers={"Content-Type": "application/yaml"})
+    assert yaml_ok.status_code == 200 and yaml_ok.json()["trials"] == 10
+    assert client.post("/experiments", content=b"\xff\xfe").status_code == 422
+    assert client.post("/experiments", content="{not json").status_code == 422
+
+
+def test_ids_are_validated_and_unknown_ids_are_404(client):
+    for bad in ["no-such-experiment", "..%2F..%2Fetc", "a" * 300, "x;rm"]:
+        assert client.get(f"/experiments/{bad}").status_code == 404, bad
+        assert client.get(f"/experiments/{bad}/trials").status_code == 404, bad
+    assert client.get("/experiments/no-such/logs").status_code == 404
+    assert client.post("/experiments/no-such/stop").status_code == 404
+
+
+def test_oversized_body_is_413(client):
+    assert client.post("/experiments", content="x" * 2_000_000).status_code == 413
+    assert client.post("/sql", json={"query": "SELECT 1 -- " + "x" * 1_100_000}).status_code == 413
+
+
+def test_submit_follow_and_query_an_experiment(client, service):
+    response = client.post("/experiments", json=svm_spec())
+    assert response.status_code == 201, response.text
+    experiment_id = response.json()["experiment_id"]
+    assert response.json()["job_id"] == f"tunelake-{experiment_id}"
+    listed = client.get("/experiments").json()
+    assert experiment_id in [e["experiment_id"] for e in listed["data"]]
+    done = wait_done(client, experiment_id)
+    assert done["status"] == "completed" and done["counts"] == {"completed": 4}
+    assert done["job_status"] in ("SUCCEEDED", "RUNNING") and set(done["params"]) == {"C", "kernel"}
+    trials = client.get(f"/experiments/{experiment_id}/trials", params={"sort": "value", "order": "desc"}).json()
+    assert trials["count"] == 4
+    values = [t["value"] for t in trials["data"]]
+    assert values == sorted(values, reverse=True) and values[0] == done["best_value"]
+    page = client.get(f"/experiments/{experiment_id}/trials", params={"limit": 2, "offset": 1}).json()
+    assert page["count"] == 4 and len(page["data"]) == 2
+    assert experiment_id in client.get(f"/experiments/{experiment_id}/logs").text
+    sql = client.post("/sql", json={"query": "SELECT status, count(*) AS n FROM trials WHERE experiment_id = "
+                                             f"'{experiment_id}' GROUP BY 1"}).json()
+    assert sql == {"columns": ["status", "n"], "rows": [["completed", 4]], "truncated": False}
+    assert client.post(f"/experiments/{experiment_id}/stop").json() == {"stopped": False}
+
+
+def test_stop_a_running_experiment(client):
+    spec = svm_spec(samples=40)
+    spec["optimizer"]["max_concurrent_trials"] = 1
+    experiment_id = client.post("/experiments", json=spec).json()["experiment_id"]
+    deadline = time.monotonic() + 120
+    while client.get(f"/experiments/{experiment_id}").json().get("job_status") != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert client.post(f"/experiments/{experiment_id}/stop").json() == {"stopped": True}
+    deadline = time.monotonic() + 60
+    while client.get(f"/experiments/{experiment_id}").json()["job_status"] not in ("STOPPED", "FAILED"):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "COPY (SELECT 1) TO '/tmp/tunelake-escape.csv'",
+    "ATTACH '/tmp/tunelake-escape.db'",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "SELECT 1; SELECT 2",
+    "CREATE TABLE x AS SELECT 1",
+    "SELECT count(*) FROM range(1000000000000) a, range(1000000000) b",
+])
+def test_sql_sandbox_refuses_escapes(client, query):
+    response = client.post("/sql", json={"query": query})
+    assert response.status_code == 400, response.text
+    assert "detail" in response.json()
+
+
+def test_sql_reads_and_caps_rows(client):
+    response = client.post("/sql", json={"query": "SELECT * FROM range(20000)"}).json()
+    assert response["truncated"] and len(response["rows"]) == 10_000
+    assert client.post("/sql", json={"query": "DESCRIBE trials"}).json()["rows"][0][0] == "experiment_id"
+
+
+def test_openapi_documents_the_spec(service):
+    url, _ = service
+    doc = httpx.get(f"{url}/openapi.json").json()
+    body = doc["paths"]["/experiments"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "primary_result_key" in json.dumps(body)
+    assert {"/experiments", "/experiments/{experiment_id}", "/experiments/{experiment_id}/trials",
+            "/experiments/{experiment_id}/logs", "/experiments/{experiment_id}/stop", "/sql", "/health"} <= set(doc["paths"])
+
+
+def test_serve_refuses_a_public_bind_without_a_token():
+    done = subprocess.run([sys.executable, "-m", "tunelake", "serve", "--host", "0.0.0.0", "--address", "x"],
+                          capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2 and "TUNELAKE_API_TOKEN" in done.stderr

@@ -1,0 +1,1 @@
+"""The tunelake service: a REST API (and a web page) over experiments, the lake and Ray jobs."""

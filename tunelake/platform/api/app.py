@@ -1,0 +1,78 @@
+"""The FastAPI application: routers, error mapping, body limits, and the web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from tunelake import __version__
+from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
+from tunelake.platform.api.jobs import JobLauncher
+from tunelake.platform.api.routes import experiments, sql
+from tunelake.platform.api.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+
+class BodyLimit(BaseHTTPMiddleware):
+    """Refuse bodies over the limit before reading them whole."""
+
+    def __init__(self, app, max_bytes: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(app)
+        self.max_bytes = max_bytes
+
+    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return JSONResponse({"detail": f"body larger than {self.max_bytes} bytes"},
+                                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        if length is None and request.method in ("POST", "PUT", "PATCH"):
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    return JSONResponse({"detail": f"body larger than {self.max_bytes} bytes"},
+                                        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            request._body = body  # read once, kept for the route
+        return await call_next(request)
+
+
+def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
+    app = FastAPI(title="tunelake", version=__version__,
+                  description="Tune any program on Ray; every trial in a Parquet lake; SQL over it.")
+    app.state.settings = settings
+    app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(experiments.router)
+    app.include_router(sql.router)
+
+    @app.exception_handler(SpecError)
+    async def spec_error(request: Request, exc: SpecError) -> JSONResponse:
+        return JSONResponse({"detail": exc.problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, exc: QueryError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
+
+    @app.exception_handler(UserInputError)
+    async def input_error(request: Request, exc: UserInputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(TunelakeError)
+    async def tunelake_error(request: Request, exc: TunelakeError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,82 @@
+"""Experiments as Ray jobs: the service and ``ray job submit`` share one path.
+
+Each accepted spec is staged in a folder of its own, which Ray uploads as the
+job's working directory; the job runs ``python -m tunelake run`` on the
+cluster with the id the service assigned, so the service can answer for the
+experiment before its driver has written a row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from tunelake.errors import TunelakeError
+
+PREFIX = "tunelake-"
+
+
+def ray_auth_headers() -> dict[str, str]:
+    """Ray's token (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``) as a header."""
+    token = os.environ.get("RAY_AUTH_TOKEN")
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+    if not token and path.is_file():
+        token = path.read_text().strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+class JobLauncher:
+    def __init__(self, dashboard: str, lake: str, state_dir: Path) -> None:
+        self.dashboard = dashboard
+        self.lake = lake
+        self.state_dir = state_dir
+        self._client_obj: Any = None
+
+    @property
+    def _client(self) -> Any:
+        if self._client_obj is None:
+            from ray.job_submission import JobSubmissionClient
+
+            try:
+                self._client_obj = JobSubmissionClient(self.dashboard, headers=ray_auth_headers())
+            except Exception as exc:  # Ray raises ConnectionError or RuntimeError
+                raise TunelakeError(f"cannot reach the Ray cluster at {self.dashboard}: {exc}") from None
+        return self._client_obj
+
+    def submit(self, experiment_id: str, spec: dict[str, Any]) -> str:
+        stage = self.state_dir / "jobs" / experiment_id
+        stage.mkdir(parents=True, exist_ok=True)
+        (stage / "experiment.json").write_text(json.dumps(spec, indent=2))
+        entrypoint = (f"python -m tunelake run experiment.json --quiet --experiment-id {shlex.quote(experiment_id)} "
+                      f"--lake {shlex.quote(self.lake)}")
+        return self._client.submit_job(entrypoint=entrypoint, submission_id=PREFIX + experiment_id,
+                                       runtime_env={"working_dir": str(stage)})
+
+    def status(self, experiment_id: str) -> str | None:
+        try:
+            return str(self._client.get_job_status(PREFIX + experiment_id).value)
+        except RuntimeError:
+            return None
+
+    def logs(self, experiment_id: str) -> str | None:
+        try:
+            return self._client.get_job_logs(PREFIX + experiment_id)
+        except RuntimeError:
+            return None
+
+    def stop(self, experiment_id: str) -> bool:
+        try:
+            return bool(self._client.stop_job(PREFIX + experiment_id))
+        except RuntimeError:
+            return False
+
+    def submitted(self) -> dict[str, str]:
+        """Experiment id to job status, for every job this service submitted."""
+        return {
+            job.submission_id.removeprefix(PREFIX): str(job.status.value)
+            for job in self._client.list_jobs()
+            if job.submission_id and job.submission_id.startswith(PREFIX)
+        }
