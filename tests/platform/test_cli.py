@@ -59,3 +59,20 @@ def test_lake_defaults_to_env_then_cwd(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("TUNELAKE_LAKE", str(tmp_path / "elsewhere"))
     assert main(["sql", "SELECT 1 AS one", "--format", "json"]) == 0
     assert (tmp_path / "elsewhere" / "_tunelake.json").exists()
+
+
+def test_plot_writes_the_metric_map(tmp_path: Path, capsys):
+    from tunelake.store.lake import Lake
+
+    lake = str(tmp_path / "lake")
+    spec = {"search": {"lr": {"type": "loguniform", "low": 1e-5, "high": 1e-1}, "kernel": ["a", "b"]}}
+    Lake(lake).append("experiments", [{"experiment_id": "e", "primary_metric": "acc", "mode": "max",
+                                       "spec": json.dumps(spec)}])
+    Lake(lake).append("trials", [{"experiment_id": "e", "trial_id": f"t{i}", "status": "completed", "value": i / 10,
+                                  "params": json.dumps({"lr": 10 ** -(i % 5 + 1), "kernel": "ab"[i % 2]})}
+                                 for i in range(8)])
+    out = tmp_path / "map.png"
+    assert main(["plot", "e", "--x", "lr", "--y", "kernel", "-o", str(out), "--lake", lake]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+    assert main(["plot", "e", "--x", "lr", "--y", "nope", "-o", str(out), "--lake", lake]) == 2
+    assert "its parameters: lr, kernel" in capsys.readouterr().err

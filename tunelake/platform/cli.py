@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    p = sub.add_parser("plot", help="a PNG map of the primary metric over two parameters")
+    p.add_argument("experiment")
+    p.add_argument("--x", required=True, help="parameter on the x axis")
+    p.add_argument("--y", required=True, help="parameter on the y axis")
+    p.add_argument("-o", "--output", default="map.png")
+    p.add_argument("--lake", help=lake_help)
+
     p = sub.add_parser("serve", help="the REST API and web page; experiments run as Ray jobs")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -193,6 +200,15 @@ def cmd_models(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def cmd_plot(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.plot import metric_map
+    from tunelake.store.lake import Lake
+
+    path = metric_map(Lake(args.lake), args.experiment, args.x, args.y, Path(args.output))
+    out.print(f"wrote {path}", markup=False)
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.api.server import serve
 
@@ -243,7 +259,7 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
-            "cluster": cmd_cluster, "serve": cmd_serve}
+            "cluster": cmd_cluster, "serve": cmd_serve, "plot": cmd_plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

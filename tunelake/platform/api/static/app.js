@@ -85,10 +85,18 @@ async function refreshList() {
 
 async function refreshDetail() {
   if (!state.selected) return;
-  const [e, trials] = await Promise.all([
-    api(`/experiments/${encodeURIComponent(state.selected)}`),
-    api(`/experiments/${encodeURIComponent(state.selected)}/trials?limit=5000&sort=finished_at&order=asc`),
-  ]);
+  let e, trials;
+  try {
+    e = await api(`/experiments/${encodeURIComponent(state.selected)}`);
+    trials = e.status === "submitted" ? { data: [], count: 0 }
+      : await api(`/experiments/${encodeURIComponent(state.selected)}/trials?limit=5000&sort=finished_at&order=asc`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    $("#detail").hidden = false;  // a job just submitted: its driver has not written to the lake yet
+    $("#detail-title").textContent = state.selected;
+    $("#detail-status").textContent = "waiting for the Ray job to start";
+    return;
+  }
   state.experiment = e;
   state.trials = trials.data;
   $("#detail").hidden = false;
@@ -187,16 +195,17 @@ function drawMap() {
   const done = state.trials.filter((t) => t.status === "completed" && t.value !== null && px in t.params && py in t.params);
   if (!done.length) { svg.appendChild(el("text", { x: 20, y: 150 }, "no completed trials to map yet")); return; }
   const ax = axis(done.map((t) => t.params[px])), ay = axis(done.map((t) => t.params[py]));
-  const vals = done.map((t) => t.value), lo = Math.min(...vals), hi = Math.max(...vals);
+  const vals = done.map((t) => t.value);
   const maximize = (state.experiment.mode || "max") === "max";
-  const X = (t) => 50 + ax.pos(t) * 340, Y = (t) => 260 - ay.pos(t) * 240;
+  const X = (p) => 50 + p * 340, Y = (p) => 260 - p * 240;  // p: position in [0, 1] along the axis
   svg.appendChild(el("rect", { x: 50, y: 20, width: 340, height: 240, fill: "none", stroke: "#9aa3af" }));
-  for (const [p, label] of ax.ticks) svg.appendChild(el("text", { x: X(p) - 10, y: 276 }, label));
+  for (const [p, label] of ax.ticks) svg.appendChild(el("text", { x: X(p), y: 276, "text-anchor": "middle" }, label));
   for (const [p, label] of ay.ticks) svg.appendChild(el("text", { x: 2, y: Y(p) + 3 }, label));
   svg.appendChild(el("text", { x: 190, y: 294 }, px + (ax.log ? " (log)" : "")));
   svg.appendChild(el("text", { x: 2, y: 12 }, py + (ay.log ? " (log)" : "")));
+  const ranked = [...vals].sort((a, b) => a - b);  // colour by rank: one outlier must not wash out the rest
   for (const t of done) {
-    const score = hi === lo ? 1 : (t.value - lo) / (hi - lo);
+    const score = ranked.length < 2 ? 1 : ranked.indexOf(t.value) / (ranked.length - 1);
     const dot = el("circle", { cx: X(ax.pos(t.params[px])), cy: Y(ay.pos(t.params[py])), r: 7,
       fill: color(maximize ? score : 1 - score), stroke: "#1d2430", "stroke-width": 0.5, class: "map-point" });
     dot.appendChild(el("title", {}, `${t.trial_id}: ${fmt(t.value)}`));
