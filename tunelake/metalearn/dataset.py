@@ -8,6 +8,7 @@ search.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -73,6 +74,11 @@ def register(lake: Lake, dataset: Dataset, base_dir: Path | None = None) -> str:
                 f"{', '.join(table.column_names[:20])}"
             )
         task = task or infer_task(table.column(dataset.target))
+    features = None
+    if dataset.target is not None and task is not None:
+        from tunelake.metalearn.features import FEATURE_SET, meta_features
+
+        features = {"set": FEATURE_SET, "values": meta_features(table.to_pandas(), dataset.target, task)}
     lake.append(DATASETS, [{
         "dataset_id": dataset_id,
         "name": path.stem,
@@ -81,5 +87,7 @@ def register(lake: Lake, dataset: Dataset, base_dir: Path | None = None) -> str:
         "task": task,
         "n_rows": table.num_rows,
         "n_features": table.num_columns - (1 if dataset.target else 0),
+        "meta_features": json.dumps(features["values"]) if features else None,
+        "feature_set": features["set"] if features else None,
     }])
     return dataset_id

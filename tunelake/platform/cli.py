@@ -56,6 +56,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    p = sub.add_parser("automl", help="point at data (CSV/Parquet), get a tuned model, warm-started from the lake")
+    p.add_argument("data")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--time-budget", type=float, help="seconds for the whole search")
+    p.add_argument("--metric", help="a scikit-learn scorer (default: accuracy or r2)")
+    p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")
+    p.add_argument("--lake", help=lake_help)
+    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+    p = sub.add_parser("recommend", help="the warm-start configurations the meta-model proposes for a dataset")
+    p.add_argument("data")
+    p.add_argument("--target", required=True)
+    p.add_argument("-k", type=int, default=5, help="how many proposals")
+    p.add_argument("--lake", help=lake_help)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+
     p = sub.add_parser("plot", help="a PNG map of the primary metric over two parameters")
     p.add_argument("experiment")
     p.add_argument("--x", required=True, help="parameter on the x axis")
@@ -200,6 +219,50 @@ def cmd_models(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def cmd_automl(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.automl import automl
+
+    if args.trials < 1 or args.folds < 2:
+        raise UserInputError("--trials must be at least 1 and --folds at least 2")
+    result = automl(args.data, args.target, lake=args.lake, trials=args.trials, time_budget_s=args.time_budget,
+                    metric=args.metric, folds=args.folds, warm_start=not args.no_warm_start, address=args.address,
+                    progress=not args.quiet)
+    board = Table(title=f"leaderboard ({result.experiment_id})", title_justify="left")
+    for name in ("rank", "trial", "status", "score", "configuration"):
+        board.add_column(name, overflow="fold")
+    for i, t in enumerate(result.trials.head(10).itertuples(), start=1):
+        board.add_row(str(i), t.trial_id, t.status, "" if t.value != t.value else f"{t.value:.4f}", Text(t.params))
+    out.print(board)
+    if result.best_trial_id is None:
+        out.print(f"error: {result.error}", markup=False)
+        return EXIT_ERROR
+    best = result.trials.iloc[0]
+    out.print(f"best        {result.best_value:.4f}  {result.best_params}", markup=False)
+    out.print(f"model       {best['model_uri']}/model.pkl  (a fitted scikit-learn pipeline)", markup=False)
+    out.print(f"lake        {result.lake}", markup=False)
+    return EXIT_OK
+
+
+def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.automl import proposals_for
+    from tunelake.store.lake import Lake
+
+    proposals, task, _ = proposals_for(Lake(args.lake), args.data, args.target, args.k)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([{"config": p.config, "predicted": p.predicted, "evidence": p.evidence}
+                                     for p in proposals], indent=1, default=str) + "\n")
+        return EXIT_OK
+    view = Table(title=f"warm-start proposals ({task})", title_justify="left")
+    for name in ("#", "family", "hyperparameters", "predicted", "evidence"):
+        view.add_column(name, overflow="fold")
+    for i, p in enumerate(proposals, start=1):
+        params = {k: v for k, v in p.config.items() if k != "family"}
+        view.add_row(str(i), p.config["family"], Text(json.dumps(params)),
+                     "" if p.predicted is None else f"{p.predicted:.3f}", Text(json.dumps(p.evidence)))
+    out.print(view)
+    return EXIT_OK
+
+
 def cmd_plot(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.plot import metric_map
     from tunelake.store.lake import Lake
@@ -259,7 +322,8 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
-            "cluster": cmd_cluster, "serve": cmd_serve, "plot": cmd_plot}
+            "cluster": cmd_cluster, "serve": cmd_serve, "plot": cmd_plot, "automl": cmd_automl,
+            "recommend": cmd_recommend}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

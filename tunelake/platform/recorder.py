@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ray.tune import Callback
 
@@ -57,7 +57,8 @@ class LakeRecorder(Callback):
 
     def __init__(self, lake: Lake, experiment_id: str, tally: Tally, stop_reason: str,
                  code_commit: str | None = None, dataset_id: str | None = None,
-                 replayed: frozenset[str] = frozenset()) -> None:
+                 replayed: frozenset[str] = frozenset(),
+                 params_view: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> None:
         self.lake = lake
         self.experiment_id = experiment_id
         self.tally = tally
@@ -65,6 +66,7 @@ class LakeRecorder(Callback):
         self.code_commit = code_commit
         self.dataset_id = dataset_id
         self.replayed = replayed  # already in the lake as completed: count them, write nothing
+        self.params_view = params_view  # what of a trial's config the lake keeps as its params
         self._trials: list[dict[str, Any]] = []
         self._results: list[dict[str, Any]] = []
         self._final: dict[str, dict[str, Any]] = {}
@@ -150,10 +152,10 @@ class LakeRecorder(Callback):
         counts[status.value] += 1
         if status is TrialStatus.COMPLETED and value is not None and self.tally.better(value):
             self.tally.best_value = value
-            self.tally.best_params = dict(trial.config)
+            self.tally.best_params = self.params_view(trial.config)
             self.tally.best_trial_id = trial.trial_id
         self.tally.finished.append({"trial_id": trial.trial_id, "status": status.value, "value": value,
-                                    "params": dict(trial.config), "reason": fields.get("reason")})
+                                    "params": self.params_view(trial.config), "reason": fields.get("reason")})
 
     def _trial_row(self, trial: Any, status: TrialStatus, **fields: Any) -> None:
         if trial.trial_id in self.replayed:
@@ -162,7 +164,7 @@ class LakeRecorder(Callback):
             "experiment_id": self.experiment_id,
             "trial_id": trial.trial_id,
             "status": status.value,
-            "params": _json(trial.config),
+            "params": _json(self.params_view(trial.config)),
             "node": self._node.get(trial.trial_id),
             "code_commit": self.code_commit,
             "dataset_id": self.dataset_id,

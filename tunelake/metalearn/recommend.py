@@ -1,0 +1,95 @@
+"""Warm-start proposals for a new dataset, from every earlier AutoML trial in the lake.
+
+Offline, nothing is fitted: the lake is the model. Online, for a dataset's
+meta-features, the recommender finds the nearest earlier datasets of the
+same task (standardized meta-feature distance), scores each configuration
+tried there by its normalized score on its own dataset (1 = the best seen
+there, 0 = the worst) weighted by how near that dataset is, and proposes the
+best one per family first, so the proposals are diverse. A robust default
+(histogram gradient boosting with its defaults) is always among them, since a
+proposal learned from other data can lose to a plain default.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunelake.metalearn.features import FEATURE_SET
+from tunelake.metalearn.zoo import FAMILIES, DEFAULT_FAMILY, active, default_config
+from tunelake.store.lake import Lake
+from tunelake.store.query import query
+
+DISTANCE_FEATURES = ("log_rows", "log_features", "ratio_categorical", "missing_ratio", "n_classes",
+                     "class_entropy", "skew_mean", "corr_mean", "mi_mean", "lm_stump", "lm_1nn", "lm_linear",
+                     "lm_naive_bayes")
+NEIGHBOURS = 5
+
+
+@dataclass(frozen=True)
+class Proposal:
+    config: dict[str, Any]  # family + that family's hyperparameters
+    predicted: float | None  # normalized score expected (1 = best seen on similar data)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # nearest datasets behind it
+
+
+def _history(lake: Lake, task: str) -> list[dict[str, Any]]:
+    return query(lake, """
+        SELECT d.dataset_id, d.name, d.meta_features, t.params, t.value
+        FROM trials t JOIN datasets d USING (dataset_id)
+        WHERE t.status = 'completed' AND isfinite(t.value) AND d.task = ? AND d.feature_set = ?
+          AND t.params->>'family' IS NOT NULL
+    """, [task, FEATURE_SET]).to_pylist()
+
+
+def _vector(meta: dict[str, float]) -> list[float]:
+    return [float(meta.get(f, 0.0)) for f in DISTANCE_FEATURES]
+
+
+def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
+              exclude: str | None = None) -> list[Proposal]:
+    """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves a dataset out."""
+    rows = [r for r in _history(lake, task) if r["dataset_id"] != exclude]
+    hedge = Proposal(active(default_config(DEFAULT_FAMILY)), None, [{"why": "robust default"}])
+    if not rows:
+        return [hedge]
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_dataset.setdefault(r["dataset_id"], []).append(r)
+    vectors = {d: _vector(json.loads(rs[0]["meta_features"] or "{}")) for d, rs in by_dataset.items()}
+    columns = list(zip(*vectors.values(), _vector(meta)))
+    stats = [(sum(c) / len(c), (sum((x - sum(c) / len(c)) ** 2 for x in c) / len(c)) ** 0.5 or 1.0) for c in columns]
+
+    def z(v: list[float]) -> list[float]:
+        return [(x - m) / s for x, (m, s) in zip(v, stats)]
+
+    target = z(_vector(meta))
+    distance = {d: math.dist(z(v), target) for d, v in vectors.items()}
+    nearest = sorted(distance, key=distance.get)[:NEIGHBOURS]
+    candidates: list[Proposal] = []
+    for d in nearest:
+        values = [r["value"] for r in by_dataset[d]]
+        lo, hi = min(values), max(values)
+        weight = 1.0 / (1.0 + distance[d])
+        for r in by_dataset[d]:
+            config = json.loads(r["params"])
+            if config.get("family") not in FAMILIES:
+                continue
+            normalized = 1.0 if hi == lo else (r["value"] - lo) / (hi - lo)
+            candidates.append(Proposal(config, round(normalized * weight, 4), [{
+                "dataset": by_dataset[d][0]["name"], "distance": round(distance[d], 3), "score": r["value"]}]))
+    candidates.sort(key=lambda p: -(p.predicted or 0))
+    chosen: list[Proposal] = []
+    seen_families: set[str] = set()
+    for p in candidates:  # the best per family first: diverse proposals
+        if p.config["family"] not in seen_families and len(chosen) < k - 1:
+            chosen.append(p)
+            seen_families.add(p.config["family"])
+    for p in candidates:
+        if len(chosen) >= k - 1:
+            break
+        if p not in chosen:
+            chosen.append(p)
+    return [*chosen, hedge] if all(c.config != hedge.config for c in chosen) else chosen[:k]

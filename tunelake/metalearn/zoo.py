@@ -1,0 +1,183 @@
+"""The AutoML search space: scikit-learn pipelines, one family ("architecture") each.
+
+A configuration is a flat dict: ``family`` picks the estimator, and only the
+``<family>__<name>`` keys of that family matter (the others are ignored), so
+one Tune search space holds every family's conditional hyperparameters.
+Preprocessing lives inside each pipeline: median/most-frequent imputation,
+one-hot encoding of categoricals (rare levels grouped, so a column with
+hundreds of levels stays small), and scaling for the families that need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from tunelake.metalearn.features import split_types
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: str  # uniform | loguniform | int | logint | choice
+    low: float = 0.0
+    high: float = 1.0
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    params: dict[str, Param]
+    default: dict[str, Any]
+    needs_scaling: bool
+    build: Callable[[str, dict[str, Any], int], Any]
+    max_rows: int | None = None  # slower than this size allows: left out of the search
+
+
+def _hgb(task: str, p: dict[str, Any], seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    return cls(learning_rate=p["learning_rate"], max_leaf_nodes=int(p["max_leaf_nodes"]),
+               min_samples_leaf=int(p["min_samples_leaf"]), l2_regularization=p["l2_regularization"],
+               random_state=seed)
+
+
+def _forest(extra: bool) -> Callable[[str, dict[str, Any], int], Any]:
+    def build(task: str, p: dict[str, Any], seed: int) -> Any:
+        from sklearn import ensemble
+
+        name = ("ExtraTrees" if extra else "RandomForest") + ("Classifier" if task == "classification" else "Regressor")
+        return getattr(ensemble, name)(n_estimators=int(p["n_estimators"]), max_features=p["max_features"],
+                                       min_samples_leaf=int(p["min_samples_leaf"]), n_jobs=1, random_state=seed)
+    return build
+
+
+def _linear(task: str, p: dict[str, Any], seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if task == "classification":
+        return LogisticRegression(C=p["C"], max_iter=2000)
+    return Ridge(alpha=1.0 / p["C"])
+
+
+def _svm(task: str, p: dict[str, Any], seed: int) -> Any:
+    from sklearn.svm import SVC, SVR
+
+    return (SVC if task == "classification" else SVR)(C=p["C"], gamma=p["gamma"])
+
+
+def _knn(task: str, p: dict[str, Any], seed: int) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsClassifier if task == "classification" else KNeighborsRegressor
+    return cls(n_neighbors=int(p["n_neighbors"]), weights=p["weights"])
+
+
+def _mlp(task: str, p: dict[str, Any], seed: int) -> Any:
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    cls = MLPClassifier if task == "classification" else MLPRegressor
+    layers = tuple([int(p["width"])] * int(p["layers"]))
+    return cls(hidden_layer_sizes=layers, alpha=p["alpha"], learning_rate_init=p["learning_rate_init"],
+               max_iter=300, early_stopping=True, random_state=seed)
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in [
+    Family("hgb", {"learning_rate": Param("loguniform", 0.01, 0.3), "max_leaf_nodes": Param("logint", 8, 128),
+                   "min_samples_leaf": Param("logint", 2, 100), "l2_regularization": Param("loguniform", 1e-6, 1.0)},
+           {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6},
+           False, _hgb),
+    Family("rf", {"n_estimators": Param("int", 50, 300), "max_features": Param("uniform", 0.1, 1.0),
+                  "min_samples_leaf": Param("logint", 1, 20)},
+           {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1}, False, _forest(False)),
+    Family("et", {"n_estimators": Param("int", 50, 300), "max_features": Param("uniform", 0.1, 1.0),
+                  "min_samples_leaf": Param("logint", 1, 20)},
+           {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1}, False, _forest(True)),
+    Family("linear", {"C": Param("loguniform", 1e-3, 1e3)}, {"C": 1.0}, True, _linear),
+    Family("svm", {"C": Param("loguniform", 1e-2, 1e3), "gamma": Param("loguniform", 1e-4, 1.0)},
+           {"C": 1.0, "gamma": 0.1}, True, _svm, max_rows=10_000),
+    Family("knn", {"n_neighbors": Param("logint", 1, 50), "weights": Param("choice", values=("uniform", "distance"))},
+           {"n_neighbors": 5, "weights": "uniform"}, True, _knn),
+    Family("mlp", {"layers": Param("int", 1, 3), "width": Param("logint", 16, 256),
+                   "alpha": Param("loguniform", 1e-6, 1e-1), "learning_rate_init": Param("loguniform", 1e-4, 1e-2)},
+           {"layers": 1, "width": 100, "alpha": 1e-4, "learning_rate_init": 1e-3}, True, _mlp),
+]}
+
+DEFAULT_FAMILY = "hgb"
+
+
+def key(family: str, name: str) -> str:
+    return f"{family}__{name}"
+
+
+def families_for(n_rows: int) -> list[str]:
+    return [f.name for f in FAMILIES.values() if f.max_rows is None or n_rows <= f.max_rows]
+
+
+def default_config(family: str = DEFAULT_FAMILY) -> dict[str, Any]:
+    """A family's defaults as a full flat configuration (the hedge every warm start includes)."""
+    config: dict[str, Any] = {"family": family}
+    for fam in FAMILIES.values():
+        for name, value in fam.default.items():
+            config[key(fam.name, name)] = value
+    return config
+
+
+def active(config: dict[str, Any]) -> dict[str, Any]:
+    """Only what matters for the configuration's family: ``{"family": ..., <name>: value}``."""
+    family = config["family"]
+    prefix = f"{family}__"
+    return {"family": family, **{k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}}
+
+
+def complete(partial: dict[str, Any]) -> dict[str, Any] | None:
+    """A full flat configuration from an active one (``family`` + its names); ``None`` if it does not fit."""
+    family = partial.get("family")
+    if family not in FAMILIES:
+        return None
+    config = default_config(family)
+    for name, value in partial.items():
+        if name == "family":
+            continue
+        if name not in FAMILIES[family].params:
+            return None
+        config[key(family, name)] = value
+    return config
+
+
+def build_pipeline(task: str, config: dict[str, Any], frame: pd.DataFrame, seed: int = 0) -> Any:
+    """The scikit-learn pipeline for ``config``, with preprocessing fitted to ``frame``'s column types."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    family = FAMILIES[config["family"]]
+    params = active(config)
+    numeric, categorical = split_types(frame)
+    num_steps: list[Any] = [SimpleImputer(strategy="median")]
+    if family.needs_scaling:
+        num_steps.append(StandardScaler())
+    transformers = []
+    if numeric:
+        transformers.append(("num", make_pipeline(*num_steps), numeric))
+    if categorical:
+        transformers.append(("cat", make_pipeline(
+            SimpleImputer(strategy="most_frequent"),
+            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=32, sparse_output=False),
+        ), categorical))
+    pre = ColumnTransformer(transformers, remainder="drop")
+    return Pipeline([("pre", pre), ("model", family.build(task, params, seed))])
+
+
+def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as strings (mixed types and None confuse the encoders)."""
+    out = frame.copy()
+    _, categorical = split_types(out)
+    for c in categorical:
+        out[c] = out[c].astype("string").astype(object).where(out[c].notna(), np.nan)
+    return out

@@ -1,0 +1,198 @@
+"""``tunelake automl``: point at data, get a tuned model, warm-started from the lake.
+
+Trials run in-process on Ray Tune (the data goes to the object store once),
+score by k-fold cross-validation, and land in the lake like any experiment,
+with the dataset's id, so later searches learn from them. The best pipeline
+is refit on all the data and stored through the lake's model store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from tunelake.cluster.connect import ray_session
+from tunelake.errors import UserInputError
+from tunelake.metalearn import zoo
+from tunelake.metalearn.dataset import infer_task, read_table, register
+from tunelake.metalearn.recommend import Proposal, recommend
+from tunelake.platform.experiment import Result, _TUNE_ENV, new_experiment_id
+from tunelake.platform.modelstore import model_store
+from tunelake.platform.progress import ProgressDisplay
+from tunelake.platform.recorder import LakeRecorder, Tally
+from tunelake.platform.spec import Dataset, ModelStorage
+from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome
+from tunelake.store import query
+from tunelake.store.lake import Lake, utcnow
+from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus
+
+DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
+
+
+def zoo_space(families: list[str]) -> dict[str, Any]:
+    """The zoo as one flat Tune space (``family`` + every family's namespaced hyperparameters)."""
+    samplers = {
+        "uniform": lambda p: tune.uniform(p.low, p.high),
+        "loguniform": lambda p: tune.loguniform(p.low, p.high),
+        "int": lambda p: tune.randint(int(p.low), int(p.high) + 1),
+        "logint": lambda p: tune.lograndint(int(p.low), int(p.high) + 1),
+        "choice": lambda p: tune.choice(list(p.values)),
+    }
+    space: dict[str, Any] = {"family": tune.choice(families)}
+    for family in zoo.FAMILIES.values():
+        for name, param in family.params.items():
+            space[zoo.key(family.name, name)] = samplers[param.kind](param)
+    return space
+
+
+def _folds(task: str, folds: int, seed: int) -> Any:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    return (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
+
+
+def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metric: str, folds: int,
+                 seed: int) -> None:
+    """One configuration, scored by k-fold cross-validation; failures are results too."""
+    from sklearn.model_selection import cross_val_score
+
+    x, y = data
+    started = time.time()
+    node = f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
+    base = {"tl_kind": FINAL, "tl_node": node, "tl_started_at": started, "tl_steps": folds}
+    try:
+        pipeline = zoo.build_pipeline(task, config, x, seed)
+        scores = cross_val_score(pipeline, x, y, cv=_folds(task, folds, seed), scoring=metric, error_score="raise")
+    except Exception as exc:  # a configuration that cannot fit is a failed trial, not a failed search
+        tune.report({**base, "tl_outcome": Outcome.FAILED, "tl_reason": f"{type(exc).__name__}: {exc}"[:2000],
+                     "tl_metrics": {}, "tl_reports": "[]", "tl_duration_s": time.time() - started})
+        return
+    value = float(scores.mean())
+    reports = [{"step": i + 1, "metrics": {f"fold_{metric}": float(s)}, "at": time.time()} for i, s in enumerate(scores)]
+    tune.report({**base, OBJECTIVE: value, "tl_outcome": Outcome.COMPLETED,
+                 "tl_metrics": {metric: value, f"{metric}_std": float(scores.std())},
+                 "tl_reports": json.dumps(reports), "tl_duration_s": time.time() - started})
+
+
+def _load(data: str, target: str) -> tuple[Any, Any, str]:
+    path = Path(data).expanduser()
+    if not path.is_file():
+        raise UserInputError(f"data: {data!r} is not a file; pass a CSV or Parquet file")
+    table = read_table(path)
+    if target not in table.column_names:
+        raise UserInputError(f"--target: column {target!r} is not in {path.name}; columns: "
+                             f"{', '.join(table.column_names[:20])}")
+    task = infer_task(table.column(target))
+    frame = table.to_pandas()
+    frame = frame[frame[target].notna()]
+    x = zoo.prepare_frame(frame.drop(columns=[target]))
+    y = frame[target].astype(str) if task == "classification" else frame[target].astype(float)
+    return x, y, task
+
+
+def proposals_for(lake: Lake, data: str, target: str, k: int) -> tuple[list[Proposal], str, dict[str, float]]:
+    """What the meta-model proposes for a dataset (used by ``recommend`` and warm starts)."""
+    from tunelake.metalearn.features import meta_features
+
+    x, y, task = _load(data, target)
+    frame = x.assign(**{target: y.values})
+    meta = meta_features(frame, target, task)
+    return recommend(lake, meta, task, k), task, meta
+
+
+def automl(data: str, target: str, lake: str | None = None, trials: int = 20, time_budget_s: float | None = None,
+           metric: str | None = None, folds: int = 3, warm_start: bool = True, k: int = 5, seed: int = 0,
+           address: str | None = None, progress: bool = False) -> Result:
+    from sklearn.metrics import get_scorer
+
+    the_lake = Lake(lake)
+    x, y, task = _load(data, target)
+    metric = metric or DEFAULT_METRIC[task]
+    try:
+        get_scorer(metric)
+    except ValueError:
+        raise UserInputError(f"--metric: {metric!r} is not a scikit-learn scorer (e.g. accuracy, "
+                             "balanced_accuracy, f1_macro, roc_auc, r2, neg_root_mean_squared_error)") from None
+    dataset_id = register(the_lake, Dataset(uri=str(Path(data).resolve()), target=target, task=task))
+    meta_row = query.query(the_lake, "SELECT meta_features FROM datasets WHERE dataset_id = ?", [dataset_id])
+    meta = json.loads(meta_row.to_pylist()[0]["meta_features"])
+    families = zoo.families_for(len(x))
+    proposals = recommend(the_lake, meta, task, k, exclude=None) if warm_start \
+        else [Proposal(zoo.active(zoo.default_config()), None)]
+    points = [c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families]
+    experiment_id = new_experiment_id(f"automl-{Path(data).stem}")
+    store = model_store(ModelStorage(), the_lake.uri, the_lake.fs.local_path())
+    search = {"family": families, **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
+    record = {
+        "experiment_id": experiment_id, "name": f"automl-{Path(data).stem}", "primary_metric": metric, "mode": "max",
+        "algorithm": "tpe", "scheduler": "fifo", "num_samples": trials, "dataset_id": dataset_id,
+        "spec": json.dumps({"automl": {"data": str(Path(data).resolve()), "target": target, "task": task,
+                                       "metric": metric, "folds": folds, "warm_start": warm_start,
+                                       "proposals": [p.config for p in proposals]}, "search": search}, default=str),
+        "command": "tunelake automl", "code_source": "tunelake.metalearn.zoo", "created_at": utcnow(),
+        "host": socket.gethostname(), "model_storage": store.uri_for(experiment_id, ""),
+    }
+    the_lake.append(EXPERIMENTS, [{**record, "status": ExperimentStatus.RUNNING.value}])
+    os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
+    tally = Tally(mode="max", metric=metric)
+    recorder = LakeRecorder(the_lake, experiment_id, tally, "stopped by Tune (time budget or interrupt)",
+                            dataset_id=dataset_id, params_view=zoo.active)
+    callbacks: list[tune.Callback] = [recorder]
+    if progress:
+        callbacks.append(ProgressDisplay(tally, experiment_id, trials))
+    import optuna
+    from optuna.samplers import TPESampler
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    with ray_session(address):
+        trainable = tune.with_parameters(automl_trial, data=(x, y), task=task, metric=metric, folds=folds, seed=seed)
+        tuner = tune.Tuner(
+            trainable, param_space=zoo_space(families),
+            tune_config=tune.TuneConfig(
+                metric=OBJECTIVE, mode="max", num_samples=trials, time_budget_s=time_budget_s, reuse_actors=True,
+                search_alg=OptunaSearch(points_to_evaluate=points or None, sampler=TPESampler(seed=seed))),
+            run_config=tune.RunConfig(name=experiment_id, storage_path=tempfile.mkdtemp(prefix="tunelake-tune-"),
+                                      verbose=0, callbacks=callbacks),
+        )
+        try:
+            tuner.fit()
+        finally:
+            recorder.flush()
+    best = query.best_trial(the_lake, experiment_id)
+    model_uri = None
+    if best is not None:
+        config = zoo.complete(json.loads(best["params"]))
+        assert config is not None
+        pipeline = zoo.build_pipeline(task, config, x, seed).fit(x, y)
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(Path(tmp, "model.pkl"), "wb") as f:
+                pickle.dump(pipeline, f)
+            model_uri = store.save(Path(tmp), experiment_id, best["trial_id"])
+        row = query.query(the_lake, "SELECT * FROM trials WHERE experiment_id = ? AND trial_id = ?",
+                          [experiment_id, best["trial_id"]], experiment_id).to_pylist()[0]
+        row = {k: v for k, v in row.items() if k not in ("version", "updated_at", "schema_version")}
+        the_lake.append(TRIALS, [{**row, "model_uri": model_uri}])
+    counts = query.status_counts(the_lake, experiment_id)
+    status = ExperimentStatus.COMPLETED if best else ExperimentStatus.FAILED
+    the_lake.append(EXPERIMENTS, [{
+        **record, "status": status.value, "finished_at": utcnow(),
+        "best_trial_id": best["trial_id"] if best else None, "best_value": best["value"] if best else None,
+        "best_params": best["params"] if best else None, "error": None if best else "no trial completed",
+    }])
+    return Result(experiment_id=experiment_id, status=status.value, mode="max", lake=the_lake.uri,
+                  models=store.uri_for(experiment_id, ""), best_trial_id=best["trial_id"] if best else None,
+                  best_value=best["value"] if best else None,
+                  best_params=json.loads(best["params"]) if best else None, counts=counts,
+                  error=None if best else "no trial completed",
+                  trials=query.trials_frame(the_lake, experiment_id))
