@@ -288,3 +288,34 @@ def test_gpu_trials_see_their_devices(ray_cluster, lake_uri, tmp_path):
     seen = {Path(uri, "cuda").read_text().strip() for uri in result.trials["model_uri"]}
     assert seen and seen <= {"0", "1"}
     assert all(":" in node for node in result.trials["node"])
+
+
+def test_warm_start_from_an_earlier_experiment_feeds_the_searcher(ray_cluster, lake_uri, tmp_path):
+    from tunelake.platform.search import make_searcher
+    from tunelake.platform.space import param_space
+    from tunelake.platform.spec import parse_spec
+    from tunelake.platform.warmstart import earlier_results
+
+    repo = write_repo(tmp_path / "repo", {"f.sh": "echo score=$(awk -v x=$1 'BEGIN{print -(x-0.8)^2}')"})
+    cold = spec(repo, "sh f.sh {x}", {"x": {"type": "uniform", "low": 0, "high": 1}, "extra": "kept-out"},
+                optimizer={"algorithm": "random", "num_samples": 12, "seed": 5})
+    first = tunelake.run(cold, lake=lake_uri)
+    # a wider space, another parameter fixed: earlier results map by name; a value outside the range is dropped
+    warm_doc = spec(repo, "sh f.sh {x}", {"x": {"type": "uniform", "low": 0, "high": 0.9}},
+                    optimizer={"algorithm": "tpe", "num_samples": 4, "seed": 1, "max_concurrent_trials": 1},
+                    warm_start={"experiments": [first.experiment_id]})
+    warm = parse_spec(warm_doc)
+    evaluated = earlier_results(Lake(lake_uri), warm)
+    inside = [p for p in first.trials["params"] if json.loads(p)["x"] <= 0.9]
+    assert len(evaluated) == len(inside) >= 5
+    # the searcher really holds them: Optuna's study has one finished trial per earlier result
+    searcher = make_searcher(warm.optimizer, [], evaluated)
+    searcher.set_search_properties("tl_objective", "max", param_space(warm.search, warm.optimizer.algorithm))
+    finished = [t for t in searcher._ot_study.trials if t.state.name == "COMPLETE"]
+    assert sorted(t.value for t in finished) == sorted(v for _, v in evaluated)
+    result = tunelake.run(warm_doc, lake=lake_uri)
+    assert result.counts == {"completed": 4}
+    assert len(rows(lake_uri, "SELECT * FROM trials WHERE experiment_id = ?", [result.experiment_id])) == 4
+    with pytest.raises(Exception, match="optimized another metric"):
+        other = dict(warm_doc, primary_result_key="loss")
+        tunelake.run(other, lake=lake_uri)

@@ -49,11 +49,14 @@ def test_compaction_keeps_answers_while_readers_run(lake: Lake):
     sql = ("SELECT (SELECT count(*) FROM results) AS n, (SELECT sum(value) FROM results) AS s, "
            "(SELECT string_agg(status, ',' ORDER BY trial_id) FROM trials) AS st")
     before = query(lake, sql).to_pylist()
-    answers, stop = [], threading.Event()
+    answers, failures, stop = [], [], threading.Event()
 
     def reader() -> None:
         while not stop.is_set():
-            answers.append(query(lake, sql).to_pylist())
+            try:
+                answers.append(query(lake, sql).to_pylist())
+            except Exception as exc:  # the assertion below reports it
+                failures.append(exc)
 
     thread = threading.Thread(target=reader)
     thread.start()
@@ -64,6 +67,7 @@ def test_compaction_keeps_answers_while_readers_run(lake: Lake):
         thread.join()
     assert {c.table for c in done} == {"results", "trials"}
     assert len(lake.files("results")) == 1 and len(lake.files("trials")) == 1
+    assert failures == []
     assert answers and all(a == before for a in answers)
     assert query(lake, sql).to_pylist() == before
     assert query(lake, "SELECT count(*) AS n FROM trials_log").to_pylist() == [{"n": 12}]

@@ -111,7 +111,7 @@ def proposals_for(lake: Lake, data: str, target: str, k: int) -> tuple[list[Prop
 
 def automl(data: str, target: str, lake: str | None = None, trials: int = 20, time_budget_s: float | None = None,
            metric: str | None = None, folds: int = 3, warm_start: bool = True, k: int = 5, seed: int = 0,
-           address: str | None = None, progress: bool = False) -> Result:
+           address: str | None = None, progress: bool = False, experiment_id: str | None = None) -> Result:
     from sklearn.metrics import get_scorer
 
     the_lake = Lake(lake)
@@ -129,7 +129,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     proposals = recommend(the_lake, meta, task, k, exclude=None) if warm_start \
         else [Proposal(zoo.active(zoo.default_config()), None)]
     points = [c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families]
-    experiment_id = new_experiment_id(f"automl-{Path(data).stem}")
+    experiment_id = experiment_id or new_experiment_id(f"automl-{Path(data).stem}")
     store = model_store(ModelStorage(), the_lake.uri, the_lake.fs.local_path())
     search = {"family": families, **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
     record = {

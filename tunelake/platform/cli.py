@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="a scikit-learn scorer (default: accuracy or r2)")
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")
+    p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -226,7 +227,7 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
         raise UserInputError("--trials must be at least 1 and --folds at least 2")
     result = automl(args.data, args.target, lake=args.lake, trials=args.trials, time_budget_s=args.time_budget,
                     metric=args.metric, folds=args.folds, warm_start=not args.no_warm_start, address=args.address,
-                    progress=not args.quiet)
+                    progress=not args.quiet, experiment_id=args.experiment_id)
     board = Table(title=f"leaderboard ({result.experiment_id})", title_justify="left")
     for name in ("rank", "trial", "status", "score", "configuration"):
         board.add_column(name, overflow="fold")

@@ -113,7 +113,7 @@ def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], 
         tune_config=TuneConfig(
             metric=OBJECTIVE,
             mode=spec.mode.value,
-            search_alg=make_searcher(opt, [dict(p) for p in opt.points_to_evaluate]),
+            search_alg=make_searcher(opt, [dict(p) for p in opt.points_to_evaluate], experiment.evaluated),
             scheduler=make_scheduler(opt),
             num_samples=opt.samples(),
             max_concurrent_trials=opt.max_concurrent_trials,

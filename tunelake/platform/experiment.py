@@ -105,6 +105,7 @@ class Experiment:
         self.ray_address: str | None = None
         self.expected_commit: str | None = None
         self.replay: dict[str, dict[str, Any]] = {}
+        self.evaluated: list[tuple[dict[str, Any], float]] = []
         self._created = created or utcnow()
 
     def _write(self, status: ExperimentStatus, **fields: Any) -> None:
@@ -156,7 +157,10 @@ class Experiment:
     def _prepare(self) -> None:
         from tunelake.metalearn.dataset import register
 
+        from tunelake.platform.warmstart import earlier_results
+
         self.store.check()
+        self.evaluated = earlier_results(self.lake, self.spec)
         if self.spec.dataset is not None:
             self.dataset_id = register(self.lake, self.spec.dataset, self.base_dir)
         source = code_source(self.spec.code_github, self.spec.code_ref, workspace.cache_root(), self.base_dir)

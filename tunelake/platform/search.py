@@ -8,35 +8,48 @@ from __future__ import annotations
 
 from typing import Any
 
+import optuna
+
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler
 from ray.tune.search import BasicVariantGenerator, Searcher
+from ray.tune.search.optuna import OptunaSearch
 
 from tunelake.platform.spec import Algorithm, Optimizer, SchedulerKind
+
+
+class WarmOptunaSearch(OptunaSearch):
+    """Ray Tune's Optuna searcher, told earlier results once its study exists.
+
+    Tune's own ``evaluated_rewards`` turns every ``points_to_evaluate`` into
+    an already-evaluated point; here the user's points still run, and earlier
+    experiments' results are added beside them.
+    """
+
+    def __init__(self, evaluated: list[tuple[dict[str, Any], float]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.evaluated = list(evaluated)
+
+    def _setup_study(self, mode: Any) -> None:
+        super()._setup_study(mode)
+        for point, value in self.evaluated:
+            self.add_evaluated_point(point, value)
 
 
 def make_searcher(
     optimizer: Optimizer,
     points: list[dict[str, Any]],
-    evaluated_rewards: list[float] | None = None,
+    evaluated: list[tuple[dict[str, Any], float]] | None = None,
 ) -> Searcher | BasicVariantGenerator:
-    """The searcher for ``optimizer.algorithm``, started from ``points``.
+    """The searcher for ``optimizer.algorithm``, started from ``points`` (run first).
 
-    ``evaluated_rewards`` (one per point, TPE only) feeds results of earlier
-    trials to the searcher without running them again. Metric and mode are
+    ``evaluated`` (TPE only) are earlier trials' configurations and results,
+    told to the searcher without running them again. Metric and mode are
     left to ``TuneConfig``, which hands them to the searcher and scheduler.
     """
     if optimizer.algorithm is Algorithm.TPE:
-        import optuna
-        from optuna.samplers import TPESampler
-        from ray.tune.search.optuna import OptunaSearch
-
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-        return OptunaSearch(
-            points_to_evaluate=points or None,
-            evaluated_rewards=evaluated_rewards or None,
-            sampler=TPESampler(seed=optimizer.seed),
-        )
+        return WarmOptunaSearch(evaluated or [], points_to_evaluate=points or None,
+                                sampler=optuna.samplers.TPESampler(seed=optimizer.seed))
     return BasicVariantGenerator(points_to_evaluate=points or None, random_state=optimizer.seed)
 
 

@@ -70,7 +70,8 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
     query fails and the listing has changed meanwhile, it runs again on the
     new files.
     """
-    for attempt in range(4):
+    attempts = 10
+    for attempt in range(attempts):
         listing = _listing(lake, experiment_id)
         try:
             con = connect(lake, experiment_id, listing)
@@ -80,7 +81,8 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
             relation = con.sql(sql, params=list(params) if params else None)
             return relation.to_arrow_table() if relation is not None else pa.table({})
         except duckdb.Error as exc:
-            if attempt < 3 and _listing(lake, experiment_id) != listing:
+            vanished = "does not exist" in str(exc) or "No such file" in str(exc)
+            if attempt < attempts - 1 and (vanished or _listing(lake, experiment_id) != listing):
                 continue
             raise QueryError(f"query failed: {exc}") from None
         finally:

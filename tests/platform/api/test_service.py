@@ -150,3 +150,21 @@ def test_serve_refuses_a_public_bind_without_a_token():
     done = subprocess.run([sys.executable, "-m", "tunelake", "serve", "--host", "0.0.0.0", "--address", "x"],
                           capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 2 and "TUNELAKE_API_TOKEN" in done.stderr
+
+
+def test_automl_and_recommend_through_the_api(client):
+    from tests.metalearn.test_features import DATASETS, INDEX
+
+    if INDEX is None:
+        pytest.skip("no shared datasets")
+    data = str(DATASETS / "iris.parquet")
+    response = client.post("/automl", json={"data": data, "target": "target", "trials": 4, "warm_start": False})
+    assert response.status_code == 201, response.text
+    done = wait_done(client, response.json()["experiment_id"])
+    assert done["status"] == "completed" and done["counts"] == {"completed": 4} and done["primary_metric"] == "accuracy"
+    proposals = client.post("/recommend", json={"data": str(DATASETS / "wine_recognition.parquet"),
+                                                "target": "target", "k": 3}).json()
+    assert proposals["task"] == "classification"
+    assert 1 <= len(proposals["data"]) <= 3 and all("family" in p["config"] for p in proposals["data"])
+    bad = client.post("/recommend", json={"data": "/no/such.csv", "target": "y"})
+    assert bad.status_code == 422 and "not a file" in bad.json()["detail"]

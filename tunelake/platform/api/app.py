@@ -12,7 +12,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from tunelake import __version__
 from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
 from tunelake.platform.api.jobs import JobLauncher
-from tunelake.platform.api.routes import experiments, sql
+from tunelake.platform.api.routes import automl, experiments, sql
 from tunelake.platform.api.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -49,6 +49,7 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(experiments.router)
     app.include_router(sql.router)
+    app.include_router(automl.router)
 
     @app.exception_handler(SpecError)
     async def spec_error(request: Request, exc: SpecError) -> JSONResponse:

@@ -55,6 +55,15 @@ class JobLauncher:
         return self._client.submit_job(entrypoint=entrypoint, submission_id=PREFIX + experiment_id,
                                        runtime_env={"working_dir": str(stage)})
 
+    def submit_automl(self, experiment_id: str, data: str, target: str, options: list[str]) -> str:
+        stage = self.state_dir / "jobs" / experiment_id
+        stage.mkdir(parents=True, exist_ok=True)
+        args = " ".join(shlex.quote(a) for a in ["--target", target, *options])
+        entrypoint = (f"python -m tunelake automl {shlex.quote(data)} {args} --quiet "
+                      f"--experiment-id {shlex.quote(experiment_id)} --lake {shlex.quote(self.lake)}")
+        return self._client.submit_job(entrypoint=entrypoint, submission_id=PREFIX + experiment_id,
+                                       runtime_env={"working_dir": str(stage)})
+
     def status(self, experiment_id: str) -> str | None:
         try:
             return str(self._client.get_job_status(PREFIX + experiment_id).value)
