@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunelake.metalearn.features import FEATURE_SET
+from tunelake.metalearn.prior import load_prior
 from tunelake.metalearn.zoo import FAMILIES, DEFAULT_FAMILY, active, default_config
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
@@ -35,13 +36,21 @@ class Proposal:
     evidence: list[dict[str, Any]] = field(default_factory=list)  # nearest datasets behind it
 
 
-def _history(lake: Lake, task: str) -> list[dict[str, Any]]:
-    return query(lake, """
+def _history(lake: Lake, task: str, use_prior: bool = True) -> list[dict[str, Any]]:
+    """Earlier completed AutoML trials of ``task``: the lake's, then the shipped prior's."""
+    rows = query(lake, """
         SELECT d.dataset_id, d.name, d.meta_features, t.params, t.value
         FROM trials t JOIN datasets d USING (dataset_id)
         WHERE t.status = 'completed' AND isfinite(t.value) AND d.task = ? AND d.feature_set = ?
           AND t.params->>'family' IS NOT NULL
     """, [task, FEATURE_SET]).to_pylist()
+    prior = load_prior() if use_prior else None
+    if prior is not None:
+        seen = {r["dataset_id"] for r in rows}
+        rows += [{"dataset_id": d.dataset_id, "name": d.name, "meta_features": json.dumps(d.meta_features),
+                  "params": json.dumps(config), "value": value}
+                 for d in prior.datasets if d.task == task and d.dataset_id not in seen for config, value in d.trials]
+    return rows
 
 
 def _vector(meta: dict[str, float]) -> list[float]:
@@ -49,9 +58,9 @@ def _vector(meta: dict[str, float]) -> list[float]:
 
 
 def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
-              exclude: str | None = None) -> list[Proposal]:
+              exclude: str | None = None, use_prior: bool = True) -> list[Proposal]:
     """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves a dataset out."""
-    rows = [r for r in _history(lake, task) if r["dataset_id"] != exclude]
+    rows = [r for r in _history(lake, task, use_prior) if r["dataset_id"] != exclude]
     hedge = Proposal(active(default_config(DEFAULT_FAMILY)), None, [{"why": "robust default"}])
     if not rows:
         return [hedge]

@@ -76,6 +76,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lake", help=lake_help)
     p.add_argument("--format", choices=("table", "json"), default="table")
 
+    p = sub.add_parser("metalearn", help="build the meta-learning prior")
+    meta = p.add_subparsers(dest="metalearn_command", metavar="ACTION", required=True)
+    m = meta.add_parser("bootstrap", help="a fixed budget of AutoML trials on each dataset of a folder (resumable)")
+    m.add_argument("directory", help="a folder of Parquet datasets with a 'target' column (and an index.csv)")
+    m.add_argument("--trials", type=int, default=12)
+    m.add_argument("--limit", type=int, help="at most this many datasets now (run again to continue)")
+    m.add_argument("--lake", help=lake_help)
+    m = meta.add_parser("prior", help="write the prior (best configs per dataset) from a bootstrapped lake")
+    m.add_argument("--lake", help=lake_help)
+    m.add_argument("-o", "--output", help="where to write it (default: the package's prior.json)")
+
     p = sub.add_parser("plot", help="a PNG map of the primary metric over two parameters")
     p.add_argument("experiment")
     p.add_argument("--x", required=True, help="parameter on the x axis")
@@ -264,6 +275,26 @@ def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+def cmd_metalearn(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.store.lake import Lake
+
+    if args.metalearn_command == "bootstrap":
+        from tunelake.platform.bootstrap import bootstrap
+
+        n = bootstrap(Path(args.directory), args.lake, args.trials, args.limit,
+                      say=lambda text: out.print(text, markup=False))
+        out.print(f"searched {n} dataset(s) now", markup=False)
+        return EXIT_OK
+    from tunelake.metalearn.prior import PRIOR_PATH, build_prior
+
+    prior = build_prior(Lake(args.lake))
+    path = Path(args.output) if args.output else PRIOR_PATH
+    path.write_text(prior.model_dump_json())
+    out.print(f"wrote {path}: {len(prior.datasets)} datasets, "
+              f"{sum(len(d.trials) for d in prior.datasets)} configurations", markup=False)
+    return EXIT_OK
+
+
 def cmd_plot(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.plot import metric_map
     from tunelake.store.lake import Lake
@@ -324,7 +355,7 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_run, "sql": cmd_sql, "models": cmd_models, "lake": cmd_lake,
             "cluster": cmd_cluster, "serve": cmd_serve, "plot": cmd_plot, "automl": cmd_automl,
-            "recommend": cmd_recommend}
+            "recommend": cmd_recommend, "metalearn": cmd_metalearn}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
