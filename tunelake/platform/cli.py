@@ -27,29 +27,35 @@ TABLE_NAMES = tuple(_TABLES)
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
 
+LAKE_HELP = "lake root (default: $TUNELAKE_LAKE, else ./tunelake-lake)"
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """Where a search runs and writes: shared by run, resume and automl."""
+    p.add_argument("--lake", help=LAKE_HELP)
+    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tunelake",
         description="Tune any program on Ray; every trial lands in a Parquet lake you can query with SQL.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    lake_help = "lake root (default: $TUNELAKE_LAKE, else ./tunelake-lake)"
+    lake_help = LAKE_HELP
 
     p = sub.add_parser("validate", help="check an experiment spec without running it")
     p.add_argument("spec", help="experiment spec, JSON or YAML")
 
     p = sub.add_parser("run", help="run an experiment")
     p.add_argument("spec", help="experiment spec, JSON or YAML")
-    p.add_argument("--lake", help=lake_help)
-    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _run_options(p)
     p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
 
     p = sub.add_parser("resume", help="continue an experiment whose driver died (Tune's saved state)")
     p.add_argument("experiment", help="experiment id")
-    p.add_argument("--lake", help=lake_help)
-    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _run_options(p)
 
     p = sub.add_parser("sql", help="query the lake with DuckDB SQL")
     p.add_argument("query", help="e.g. \"SELECT status, count(*) FROM trials GROUP BY 1\"")
@@ -65,9 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")
     p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
-    p.add_argument("--lake", help=lake_help)
-    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _run_options(p)
 
     p = sub.add_parser("recommend", help="the warm-start configurations the meta-model proposes for a dataset")
     p.add_argument("data")

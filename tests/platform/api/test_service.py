@@ -157,7 +157,12 @@ def test_automl_and_recommend_through_the_api(client):
 
     if INDEX is None:
         pytest.skip("no shared datasets")
-    data = str(DATASETS / "iris.parquet")
+    uploaded = client.post("/datasets", params={"format": "parquet"},
+                           content=(DATASETS / "iris.parquet").read_bytes()).json()
+    assert uploaded["rows"] == 150 and "target" in uploaded["columns"]
+    bad = client.post("/datasets", params={"format": "parquet"}, content=b"\x00\x01 not a table")
+    assert bad.status_code == 422 and "could not be read" in bad.json()["detail"]
+    data = uploaded["uri"]
     response = client.post("/automl", json={"data": data, "target": "target", "trials": 4, "warm_start": False})
     assert response.status_code == 201, response.text
     done = wait_done(client, response.json()["experiment_id"])

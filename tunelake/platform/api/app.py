@@ -21,22 +21,24 @@ STATIC = Path(__file__).parent / "static"
 class BodyLimit(BaseHTTPMiddleware):
     """Refuse bodies over the limit before reading them whole."""
 
-    def __init__(self, app, max_bytes: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app, max_bytes: int, max_upload_bytes: int) -> None:  # type: ignore[no-untyped-def]
         super().__init__(app)
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes  # for dataset uploads
 
     async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+        limit = self.max_upload_bytes if request.url.path == "/datasets" else self.max_bytes
+        too_large = JSONResponse({"detail": f"body larger than {limit} bytes"},
+                                 status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return JSONResponse({"detail": f"body larger than {self.max_bytes} bytes"},
-                                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return too_large
         if length is None and request.method in ("POST", "PUT", "PATCH"):
             body = b""
             async for chunk in request.stream():
                 body += chunk
-                if len(body) > self.max_bytes:
-                    return JSONResponse({"detail": f"body larger than {self.max_bytes} bytes"},
-                                        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+                if len(body) > limit:
+                    return too_large
             request._body = body  # read once, kept for the route
         return await call_next(request)
 
@@ -46,7 +48,7 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
                   description="Tune any program on Ray; every trial in a Parquet lake; SQL over it.")
     app.state.settings = settings
     app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.include_router(experiments.router)
     app.include_router(sql.router)
     app.include_router(automl.router)

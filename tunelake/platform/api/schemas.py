@@ -101,3 +101,9 @@ class ProposalPublic(BaseModel):
 class ProposalsPublic(BaseModel):
     task: str
     data: list[ProposalPublic]
+
+
+class DatasetUploaded(BaseModel):
+    uri: str
+    rows: int
+    columns: list[str]

@@ -19,6 +19,7 @@ class Settings:
     token: str = field(repr=False)
     state_dir: Path
     max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 200_000_000
     sql_max_rows: int = 10_000
     sql_timeout_s: float = 10.0
     page_size: int = 50

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, status
+import hashlib
+from typing import Literal
+
+from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from tunelake.platform.api.deps import Authorized, JobsDep, LakeDep
+from tunelake.errors import UserInputError
+from tunelake.metalearn.dataset import read_table
+from tunelake.platform.api.deps import Authorized, JobsDep, LakeDep, SettingsDep
 from tunelake.platform.api.schemas import (
     AutoMLRequest,
+    DatasetUploaded,
     ExperimentCreated,
     ProposalPublic,
     ProposalsPublic,
@@ -33,6 +39,32 @@ def create_automl(body: AutoMLRequest, jobs: JobsDep) -> ExperimentCreated:
         options.append("--no-warm-start")
     job_id = jobs.submit_automl(experiment_id, body.data, body.target, options)
     return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
+
+
+@router.post("/datasets", status_code=status.HTTP_201_CREATED, response_model=DatasetUploaded,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "text/csv": {"schema": {"type": "string"}},
+                 "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_dataset(request: Request, settings: SettingsDep,
+                         format: Literal["csv", "parquet"] = "csv") -> DatasetUploaded:
+    """Upload a dataset (the raw file as the body); use the returned ``uri`` as ``data`` in ``/automl``.
+
+    Files are kept by content, so uploading the same data twice gives the same URI.
+    """
+    body = await request.body()
+    if not body:
+        raise UserInputError("the body is empty: send the CSV or Parquet file itself")
+    digest = hashlib.sha256(body).hexdigest()[:24]
+    folder = settings.state_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.{format}"
+    path.write_bytes(body)
+    try:
+        table = read_table(path)
+    except UserInputError:
+        path.unlink(missing_ok=True)
+        raise
+    return DatasetUploaded(uri=str(path), rows=table.num_rows, columns=table.column_names)
 
 
 @router.post("/recommend", response_model=ProposalsPublic)
