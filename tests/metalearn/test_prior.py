@@ -44,3 +44,23 @@ def test_bootstrap_is_resumable_and_the_prior_warms_an_empty_lake(ray_cluster, t
     assert len(proposals) >= 2 and any(p.evidence and "distance" in p.evidence[0] for p in proposals)
     monkeypatch.setenv("TUNELAKE_PRIOR", "none")
     assert len(recommend(empty, meta_features(frame, "target", "classification"), "classification", k=3)) == 1
+
+
+def test_evaluate_leave_one_group_out(ray_cluster, tmp_path: Path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("iris", "wine_recognition"):
+        shutil.copy(DATASETS / f"{name}.parquet", corpus)
+    out = tmp_path / "eval"
+    assert main(["metalearn", "evaluate", str(corpus), "--trials", "3", "--lake", str(tmp_path / "lake"),
+                 "--out", str(out)]) == 0
+    result = __import__("json").loads((out / "evaluate.json").read_text())
+    assert result["summary"]["datasets"] == 2 and result["summary"]["checkpoints"] == [1, 3]
+    for curves in result["datasets"]:
+        for mode in ("warm", "cold"):
+            regret = curves[mode]
+            assert all(0 <= r <= 1 for r in regret) and regret == sorted(regret, reverse=True)
+        assert min(curves["warm"][-1], curves["cold"][-1]) == 0  # one of them found the best
+    assert (out / "evaluate.png").read_bytes()[:4] == b"\x89PNG"
+    experiments = query(Lake(str(tmp_path / "lake")), "SELECT count(*) AS n FROM experiments").to_pylist()
+    assert experiments == [{"n": 4}]

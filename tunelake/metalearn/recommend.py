@@ -58,9 +58,9 @@ def _vector(meta: dict[str, float]) -> list[float]:
 
 
 def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
-              exclude: str | None = None, use_prior: bool = True) -> list[Proposal]:
-    """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves a dataset out."""
-    rows = [r for r in _history(lake, task, use_prior) if r["dataset_id"] != exclude]
+              exclude: frozenset[str] = frozenset(), use_prior: bool = True) -> list[Proposal]:
+    """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves datasets out."""
+    rows = [r for r in _history(lake, task, use_prior) if r["dataset_id"] not in exclude]
     hedge = Proposal(active(default_config(DEFAULT_FAMILY)), None, [{"why": "robust default"}])
     if not rows:
         return [hedge]

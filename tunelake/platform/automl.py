@@ -111,7 +111,9 @@ def proposals_for(lake: Lake, data: str, target: str, k: int) -> tuple[list[Prop
 
 def automl(data: str, target: str, lake: str | None = None, trials: int = 20, time_budget_s: float | None = None,
            metric: str | None = None, folds: int = 3, warm_start: bool = True, k: int = 5, seed: int = 0,
-           address: str | None = None, progress: bool = False, experiment_id: str | None = None) -> Result:
+           address: str | None = None, progress: bool = False, experiment_id: str | None = None,
+           exclude: frozenset[str] = frozenset()) -> Result:
+    """Search the zoo on ``data``; ``exclude`` keeps those datasets' history out of the warm start."""
     from sklearn.metrics import get_scorer
 
     the_lake = Lake(lake)
@@ -126,7 +128,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     meta_row = query.query(the_lake, "SELECT meta_features FROM datasets WHERE dataset_id = ?", [dataset_id])
     meta = json.loads(meta_row.to_pylist()[0]["meta_features"])
     families = zoo.families_for(len(x))
-    proposals = recommend(the_lake, meta, task, k, exclude=None) if warm_start \
+    proposals = recommend(the_lake, meta, task, k, exclude=exclude) if warm_start \
         else [Proposal(zoo.active(zoo.default_config()), None)]
     points = [c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families]
     experiment_id = experiment_id or new_experiment_id(f"automl-{Path(data).stem}")

@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--trials", type=int, default=12)
     m.add_argument("--limit", type=int, help="at most this many datasets now (run again to continue)")
     m.add_argument("--lake", help=lake_help)
+    m = meta.add_parser("evaluate", help="warm vs cold AutoML, leave-one-group-out, as normalized regret curves")
+    m.add_argument("directory", help="a folder of Parquet datasets with a 'target' column (and an index.csv)")
+    m.add_argument("--trials", type=int, default=10)
+    m.add_argument("--limit", type=int, help="only the first N datasets (smallest first)")
+    m.add_argument("--lake", help=lake_help)
+    m.add_argument("--out", default="benchmarks/results/metalearn", help="folder for the JSON and the PNG")
     m = meta.add_parser("prior", help="write the prior (best configs per dataset) from a bootstrapped lake")
     m.add_argument("--lake", help=lake_help)
     m.add_argument("-o", "--output", help="where to write it (default: the package's prior.json)")
@@ -288,6 +294,17 @@ def cmd_metalearn(args: argparse.Namespace, out: Console) -> int:
         n = bootstrap(Path(args.directory), args.lake, args.trials, args.limit,
                       say=lambda text: out.print(text, markup=False))
         out.print(f"searched {n} dataset(s) now", markup=False)
+        return EXIT_OK
+    if args.metalearn_command == "evaluate":
+        from tunelake.platform.evaluate import evaluate, plot, summary, write_json
+
+        curves = evaluate(Path(args.directory), args.lake, args.trials, args.limit,
+                          say=lambda text: out.print(text, markup=False))
+        figures = summary(curves, args.trials)
+        write_json(curves, args.trials, Path(args.out) / "evaluate.json")
+        png = plot(curves, args.trials, Path(args.out) / "evaluate.png")
+        out.print(json.dumps(figures), markup=False)
+        out.print(f"wrote {Path(args.out) / 'evaluate.json'}" + (f" and {png}" if png else ""), markup=False)
         return EXIT_OK
     from tunelake.metalearn.prior import PRIOR_PATH, build_prior
 

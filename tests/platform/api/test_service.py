@@ -95,6 +95,10 @@ def test_submit_follow_and_query_an_experiment(client, service):
     sql = client.post("/sql", json={"query": "SELECT status, count(*) AS n FROM trials WHERE experiment_id = "
                                              f"'{experiment_id}' GROUP BY 1"}).json()
     assert sql == {"columns": ["status", "n"], "rows": [["completed", 4]], "truncated": False}
+    deadline = time.monotonic() + 60  # the lake says completed a moment before the job's driver exits
+    while client.get(f"/experiments/{experiment_id}").json()["job_status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
     assert client.post(f"/experiments/{experiment_id}/stop").json() == {"stopped": False}
 
 
