@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,8 @@ def test_submit_and_follow_in_the_browser(service):
     from playwright.sync_api import expect, sync_playwright
 
     url, _ = service
+    if not Path(CHROMIUM).exists():
+        pytest.fail("the browser test needs Debian's chromium: apt-get install chromium (.ci/run does it)")
     artifacts = ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as p:
