@@ -319,3 +319,34 @@ def test_warm_start_from_an_earlier_experiment_feeds_the_searcher(ray_cluster, l
     with pytest.raises(Exception, match="optimized another metric"):
         other = dict(warm_doc, primary_result_key="loss")
         tunelake.run(other, lake=lake_uri)
+
+
+def test_two_experiments_write_one_lake_at_once(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"t.sh": "sleep 0.3; echo score=$1"})
+    paths = []
+    for name in ("left", "right"):
+        path = tmp_path / f"{name}.json"
+        doc = spec(repo, "sh t.sh {x}", {"x": {"type": "grid", "values": list(range(8))}}, name=name)
+        path.write_text(json.dumps(doc))
+        paths.append(path)
+    drivers = [subprocess.Popen([sys.executable, "-m", "tunelake", "run", str(p), "--lake", lake_uri, "--address",
+                                 ray_cluster, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               for p in paths]
+    for d in drivers:
+        assert d.wait(timeout=300) == 0, d.stderr.read().decode()[-2000:]
+    got = rows(lake_uri, "SELECT e.name, count(*) AS n, count(DISTINCT t.params) AS p FROM trials t "
+                         "JOIN experiments e USING (experiment_id) WHERE t.status = 'completed' GROUP BY 1 ORDER BY 1")
+    assert got == [{"name": "left", "n": 8, "p": 8}, {"name": "right", "n": 8, "p": 8}]
+    assert {r["status"] for r in rows(lake_uri, "SELECT status FROM experiments")} == {"completed"}
+
+
+def test_a_model_dir_with_many_files_is_stored_whole(ray_cluster, lake_uri, tmp_path):
+    repo = write_repo(tmp_path / "repo", {"many.sh": """\
+        i=0
+        while [ $i -lt 1500 ]; do mkdir -p "$TUNELAKE_MODEL_DIR/d$((i % 30))"; echo $i > "$TUNELAKE_MODEL_DIR/d$((i % 30))/f$i"; i=$((i+1)); done
+        echo score=1
+        """})
+    result = tunelake.run(spec(repo, "sh many.sh {x}", {"x": {"type": "grid", "values": [1]}}), lake=lake_uri)
+    (uri,) = result.trials["model_uri"]
+    assert result.counts == {"completed": 1}
+    assert sum(1 for p in Path(uri).rglob("f*") if p.is_file()) == 1500
