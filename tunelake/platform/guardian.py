@@ -18,7 +18,8 @@ import time
 GRACE_S = 3.0
 
 
-def _alive(pgid):
+def group_alive(pgid):
+    """Whether any process of group ``pgid`` is still there."""
     try:
         os.killpg(pgid, 0)
         return True
@@ -26,25 +27,32 @@ def _alive(pgid):
         return False
 
 
-def _terminate(groups):
+def end_groups(groups, grace_s=GRACE_S):
+    """SIGTERM every group, wait up to ``grace_s`` for them to go, then SIGKILL what is left.
+
+    Shared with the trial runner (:mod:`tunelake.platform.process`), so a trial
+    is ended the same way whether its worker or the guardian does it.
+    """
+    groups = [g for g in groups if group_alive(g)]
     for pgid in groups:
         try:
             os.killpg(pgid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
-    deadline = time.monotonic() + GRACE_S
-    while time.monotonic() < deadline and any(_alive(g) for g in groups):
-        time.sleep(0.05)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(group_alive(g) for g in groups):
+        time.sleep(0.02)
     for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if group_alive(pgid):
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_terminate(groups), os._exit(0)))
+    signal.signal(signal.SIGTERM, lambda *_: (end_groups(groups), os._exit(0)))
     groups = set()
     for line in sys.stdin:
         line = line.strip()
@@ -52,7 +60,7 @@ def main():
             groups.add(int(line[1:]))
         elif line.startswith("-"):
             groups.discard(int(line[1:]))
-    _terminate(groups)
+    end_groups(groups)
 
 
 if __name__ == "__main__":

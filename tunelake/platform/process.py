@@ -14,11 +14,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tunelake.platform import guardian as _guardian_module
+from tunelake.platform.guardian import end_groups
 from tunelake.platform.metrics import MAX_LINE_CHARS, MetricParser, Report
 
 MAX_LOG_BYTES = 64 * 1024 * 1024
@@ -153,7 +153,7 @@ class TrialProcess:
         """End the whole process group: SIGTERM, then SIGKILL after the grace period."""
         if self._proc is None:
             return
-        _kill_group(self._proc.pid, self.kill_grace_s)
+        end_groups([self._proc.pid], self.kill_grace_s)
         try:
             self._proc.wait(timeout=self.kill_grace_s + 5)
         except subprocess.TimeoutExpired:
@@ -196,7 +196,7 @@ class TrialProcess:
         self._proc.wait()
         # Children left behind by the main process must not outlive the trial;
         # ending them also closes the stdout they may hold open.
-        _kill_group(self._proc.pid, self.kill_grace_s)
+        end_groups([self._proc.pid], self.kill_grace_s)
         if not self._reader_done.wait(timeout=5.0):
             self._finish()  # a process outside the group still holds stdout open
         _Guardian.send(f"-{self._proc.pid}")
@@ -215,29 +215,3 @@ def _drain_line(stream, head: bytes) -> None:  # type: ignore[no-untyped-def]
     chunk = head
     while chunk and not chunk.endswith(b"\n"):
         chunk = stream.readline(MAX_LINE_CHARS + 1)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
-def _kill_group(pgid: int, grace_s: float) -> None:
-    if not _group_alive(pgid):
-        return
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if not _group_alive(pgid):
-            return
-        time.sleep(0.02)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
