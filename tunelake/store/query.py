@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -19,6 +19,8 @@ import pyarrow.dataset as ds
 from tunelake.errors import QueryError
 from tunelake.store.lake import Lake
 from tunelake.store.schema import TABLES, Table
+
+T = TypeVar("T")
 
 
 def _dataset(lake: Lake, table: Table, files: list[str]) -> ds.Dataset:
@@ -63,13 +65,10 @@ def _latest_view(table: Table) -> str:
     )
 
 
-def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_id: str | None = None) -> pa.Table:
-    """Run one query; DuckDB's errors come back as :class:`QueryError`.
-
-    Compaction may delete files between listing and reading them; when a
-    query fails and the listing has changed meanwhile, it runs again on the
-    new files.
-    """
+def _on_fresh_connection(lake: Lake, experiment_id: str | None,
+                         work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """``work`` on a new connection over the current files, again on a new listing when
+    compaction deleted a listed file before it was read (readers never block compaction)."""
     attempts = 10
     for attempt in range(attempts):
         listing = _listing(lake, experiment_id)
@@ -78,8 +77,9 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
         except FileNotFoundError:  # a listed file was compacted away before its dataset opened
             continue
         try:
-            relation = con.sql(sql, params=list(params) if params else None)
-            return relation.to_arrow_table() if relation is not None else pa.table({})
+            return work(con)
+        except duckdb.InterruptException:
+            raise
         except duckdb.Error as exc:
             vanished = "does not exist" in str(exc) or "No such file" in str(exc)
             if attempt < attempts - 1 and (vanished or _listing(lake, experiment_id) != listing):
@@ -87,7 +87,17 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
             raise QueryError(f"query failed: {exc}") from None
         finally:
             con.close()
-    raise AssertionError("unreachable")
+    raise QueryError(f"the lake's files kept changing during {attempts} attempts; run the query again")
+
+
+def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_id: str | None = None) -> pa.Table:
+    """Run one query; DuckDB's errors come back as :class:`QueryError`."""
+
+    def run(con: duckdb.DuckDBPyConnection) -> pa.Table:
+        relation = con.sql(sql, params=list(params) if params else None)
+        return relation.to_arrow_table() if relation is not None else pa.table({})
+
+    return _on_fresh_connection(lake, experiment_id, run)
 
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
@@ -119,23 +129,24 @@ def sandboxed_query(lake: Lake, sql: str, max_rows: int = 10_000, timeout_s: flo
     kind = statements[0].type.name
     if kind not in READ_ONLY_STATEMENTS or not sql.lstrip().lower().startswith(READ_ONLY_PREFIXES):
         raise QueryError(f"only SELECT, WITH, DESCRIBE, SHOW and EXPLAIN are allowed here (got {kind})")
-    con = connect(lake)
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-    timer = threading.Timer(timeout_s, con.interrupt)
-    timer.start()
+
+    def run(con: duckdb.DuckDBPyConnection) -> QueryResult:
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        timer = threading.Timer(timeout_s, con.interrupt)
+        timer.start()
+        try:
+            cursor = con.execute(sql)
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchmany(max_rows + 1)
+            return QueryResult(columns, [list(r) for r in rows[:max_rows]], len(rows) > max_rows)
+        finally:
+            timer.cancel()
+
     try:
-        cursor = con.execute(sql)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(max_rows + 1)
-        return QueryResult(columns, [list(r) for r in rows[:max_rows]], len(rows) > max_rows)
+        return _on_fresh_connection(lake, None, run)
     except duckdb.InterruptException:
         raise QueryError(f"query stopped after {timeout_s:g}s; narrow it down (WHERE, LIMIT)") from None
-    except duckdb.Error as exc:
-        raise QueryError(f"query failed: {exc}") from None
-    finally:
-        timer.cancel()
-        con.close()
 
 
 def trials_frame(lake: Lake, experiment_id: str):  # -> pandas.DataFrame
