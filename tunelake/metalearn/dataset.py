@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -57,37 +58,62 @@ def infer_task(column: pa.ChunkedArray) -> str:
     return "regression"
 
 
-def register(lake: Lake, dataset: Dataset, base_dir: Path | None = None) -> str:
-    """Describe ``dataset`` in the lake's ``datasets`` table; return its ``dataset_id``."""
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset read once: its fingerprint, table, task and meta-features."""
+
+    dataset_id: str
+    path: Path
+    table: pa.Table
+    target: str | None
+    task: str | None
+    meta_features: dict[str, float] | None
+
+
+def describe(dataset: Dataset, base_dir: Path | None = None,
+             fields: tuple[str, str] = ("dataset.uri", "dataset.target")) -> DatasetInfo:
+    """Read ``dataset`` and describe it; ``fields`` name the inputs in error messages."""
     path = Path(dataset.uri).expanduser()
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
     if not path.is_file():
-        raise UserInputError(f"dataset.uri: {dataset.uri!r} is not a file (looked at {path})")
-    dataset_id = fingerprint(path)
+        raise UserInputError(f"{fields[0]}: {dataset.uri!r} is not a file (looked at {path}); "
+                             "pass a CSV or Parquet file")
     table = read_table(path)
     task = dataset.task
+    features = None
     if dataset.target is not None:
         if dataset.target not in table.column_names:
             raise UserInputError(
-                f"dataset.target: column {dataset.target!r} is not in {path.name}; columns: "
+                f"{fields[1]}: column {dataset.target!r} is not in {path.name}; columns: "
                 f"{', '.join(table.column_names[:20])}"
             )
         task = task or infer_task(table.column(dataset.target))
-    features = None
-    if dataset.target is not None and task is not None:
-        from tunelake.metalearn.features import FEATURE_SET, meta_features
+        from tunelake.metalearn.features import meta_features
 
-        features = {"set": FEATURE_SET, "values": meta_features(table.to_pandas(), dataset.target, task)}
+        features = meta_features(table.to_pandas(), dataset.target, task)
+    return DatasetInfo(fingerprint(path), path, table, dataset.target, task, features)
+
+
+def record(lake: Lake, info: DatasetInfo) -> None:
+    """Add ``info`` to the lake's ``datasets`` table."""
+    from tunelake.metalearn.features import FEATURE_SET
+
     lake.append(DATASETS, [{
-        "dataset_id": dataset_id,
-        "name": path.stem,
-        "source": str(path),
-        "target": dataset.target,
-        "task": task,
-        "n_rows": table.num_rows,
-        "n_features": table.num_columns - (1 if dataset.target else 0),
-        "meta_features": json.dumps(features["values"]) if features else None,
-        "feature_set": features["set"] if features else None,
+        "dataset_id": info.dataset_id,
+        "name": info.path.stem,
+        "source": str(info.path),
+        "target": info.target,
+        "task": info.task,
+        "n_rows": info.table.num_rows,
+        "n_features": info.table.num_columns - (1 if info.target else 0),
+        "meta_features": json.dumps(info.meta_features) if info.meta_features is not None else None,
+        "feature_set": FEATURE_SET if info.meta_features is not None else None,
     }])
-    return dataset_id
+
+
+def register(lake: Lake, dataset: Dataset, base_dir: Path | None = None) -> str:
+    """Describe ``dataset`` in the lake's ``datasets`` table; return its ``dataset_id``."""
+    info = describe(dataset, base_dir)
+    record(lake, info)
+    return info.dataset_id

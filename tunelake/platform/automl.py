@@ -9,7 +9,6 @@ is refit on all the data and stored through the lake's model store.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import socket
 import tempfile
@@ -17,20 +16,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import ray
 from ray import tune
 
 from tunelake.cluster.connect import ray_session
 from tunelake.errors import UserInputError
 from tunelake.metalearn import zoo
-from tunelake.metalearn.dataset import infer_task, read_table, register
+from tunelake.metalearn.dataset import DatasetInfo, describe, record
 from tunelake.metalearn.recommend import Proposal, recommend
-from tunelake.platform.experiment import Result, _TUNE_ENV, new_experiment_id
+from tunelake.platform.experiment import Result, new_experiment_id, use_tune_env
 from tunelake.platform.modelstore import model_store
 from tunelake.platform.progress import ProgressDisplay
 from tunelake.platform.recorder import LakeRecorder, Tally
 from tunelake.platform.spec import Dataset, ModelStorage
-from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome
+from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome, node_name
 from tunelake.store import query
 from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus
@@ -67,8 +65,7 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
 
     x, y = data
     started = time.time()
-    node = f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
-    base = {"tl_kind": FINAL, "tl_node": node, "tl_started_at": started, "tl_steps": folds}
+    base = {"tl_kind": FINAL, "tl_node": node_name(), "tl_started_at": started, "tl_steps": folds}
     try:
         pipeline = zoo.build_pipeline(task, config, x, seed)
         scores = cross_val_score(pipeline, x, y, cv=_folds(task, folds, seed), scoring=metric, error_score="raise")
@@ -83,30 +80,25 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
                  "tl_reports": json.dumps(reports), "tl_duration_s": time.time() - started})
 
 
-def _load(data: str, target: str) -> tuple[Any, Any, str]:
-    path = Path(data).expanduser()
-    if not path.is_file():
-        raise UserInputError(f"data: {data!r} is not a file; pass a CSV or Parquet file")
-    table = read_table(path)
-    if target not in table.column_names:
-        raise UserInputError(f"--target: column {target!r} is not in {path.name}; columns: "
-                             f"{', '.join(table.column_names[:20])}")
-    task = infer_task(table.column(target))
-    frame = table.to_pandas()
+def _describe(data: str, target: str) -> DatasetInfo:
+    return describe(Dataset(uri=str(Path(data).expanduser().resolve()), target=target), fields=("data", "--target"))
+
+
+def _xy(info: DatasetInfo) -> tuple[Any, Any]:
+    """Features and target, ready for the zoo's pipelines (rows without a target dropped)."""
+    target = info.target
+    frame = info.table.to_pandas()
     frame = frame[frame[target].notna()]
     x = zoo.prepare_frame(frame.drop(columns=[target]))
-    y = frame[target].astype(str) if task == "classification" else frame[target].astype(float)
-    return x, y, task
+    y = frame[target].astype(str) if info.task == "classification" else frame[target].astype(float)
+    return x, y
 
 
 def proposals_for(lake: Lake, data: str, target: str, k: int) -> tuple[list[Proposal], str, dict[str, float]]:
-    """What the meta-model proposes for a dataset (used by ``recommend`` and warm starts)."""
-    from tunelake.metalearn.features import meta_features
-
-    x, y, task = _load(data, target)
-    frame = x.assign(**{target: y.values})
-    meta = meta_features(frame, target, task)
-    return recommend(lake, meta, task, k), task, meta
+    """What the meta-model proposes for a dataset: the same meta-features the lake keeps for it."""
+    info = _describe(data, target)
+    assert info.task is not None and info.meta_features is not None
+    return recommend(lake, info.meta_features, info.task, k), info.task, info.meta_features
 
 
 def automl(data: str, target: str, lake: str | None = None, trials: int = 20, time_budget_s: float | None = None,
@@ -117,16 +109,18 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     from sklearn.metrics import get_scorer
 
     the_lake = Lake(lake)
-    x, y, task = _load(data, target)
+    info = _describe(data, target)
+    task = info.task
+    assert task is not None and info.meta_features is not None
+    x, y = _xy(info)
     metric = metric or DEFAULT_METRIC[task]
     try:
         get_scorer(metric)
     except ValueError:
         raise UserInputError(f"--metric: {metric!r} is not a scikit-learn scorer (e.g. accuracy, "
                              "balanced_accuracy, f1_macro, roc_auc, r2, neg_root_mean_squared_error)") from None
-    dataset_id = register(the_lake, Dataset(uri=str(Path(data).resolve()), target=target, task=task))
-    meta_row = query.query(the_lake, "SELECT meta_features FROM datasets WHERE dataset_id = ?", [dataset_id])
-    meta = json.loads(meta_row.to_pylist()[0]["meta_features"])
+    record(the_lake, info)
+    dataset_id, meta = info.dataset_id, info.meta_features
     families = zoo.families_for(len(x))
     proposals = recommend(the_lake, meta, task, k, exclude=exclude) if warm_start \
         else [Proposal(zoo.active(zoo.default_config()), None)]
@@ -134,7 +128,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     experiment_id = experiment_id or new_experiment_id(f"automl-{Path(data).stem}")
     store = model_store(ModelStorage(), the_lake.uri, the_lake.fs.local_path())
     search = {"family": families, **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
-    record = {
+    experiment_row = {
         "experiment_id": experiment_id, "name": f"automl-{Path(data).stem}", "primary_metric": metric, "mode": "max",
         "algorithm": "tpe", "scheduler": "fifo", "num_samples": trials, "dataset_id": dataset_id,
         "spec": json.dumps({"automl": {"data": str(Path(data).resolve()), "target": target, "task": task,
@@ -143,8 +137,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         "command": "tunelake automl", "code_source": "tunelake.metalearn.zoo", "created_at": utcnow(),
         "host": socket.gethostname(), "model_storage": store.uri_for(experiment_id, ""),
     }
-    the_lake.append(EXPERIMENTS, [{**record, "status": ExperimentStatus.RUNNING.value}])
-    os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
+    the_lake.append(EXPERIMENTS, [{**experiment_row, "status": ExperimentStatus.RUNNING.value}])
+    use_tune_env()
     tally = Tally(mode="max", metric=metric)
     recorder = LakeRecorder(the_lake, experiment_id, tally, "stopped by Tune (time budget or interrupt)",
                             dataset_id=dataset_id, params_view=zoo.active)
@@ -188,7 +182,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     counts = query.status_counts(the_lake, experiment_id)
     status = ExperimentStatus.COMPLETED if best else ExperimentStatus.FAILED
     the_lake.append(EXPERIMENTS, [{
-        **record, "status": status.value, "finished_at": utcnow(),
+        **experiment_row, "status": status.value, "finished_at": utcnow(),
         "best_trial_id": best["trial_id"] if best else None, "best_value": best["value"] if best else None,
         "best_params": best["params"] if best else None, "error": None if best else "no trial completed",
     }])
