@@ -64,6 +64,11 @@ class Result:
 EXPERIMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
 
+def use_tune_env() -> None:
+    """Tune's settings for tunelake's searches; a variable the user set wins."""
+    os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
+
+
 def new_experiment_id(name: str) -> str:
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40] or "experiment"
     return f"{slug}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
@@ -182,7 +187,7 @@ class Experiment:
         from tunelake.platform.driver import tune_search
 
         assert self.snapshot is not None
-        os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
+        use_tune_env()
         tally = Tally(mode=self.spec.mode.value, metric=self.spec.primary_result_key)
         tune_search(self, tally, progress, restore)
         self._close_lost_trials()

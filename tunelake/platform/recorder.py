@@ -87,7 +87,7 @@ class LakeRecorder(Callback):
         node = result.get("tl_node") or result.get("hostname")
         if node:
             self._node[tid] = str(node)
-        for report in [] if result.get("tl_replayed") else json.loads(result.get("tl_reports") or "[]"):
+        for report in json.loads(result.get("tl_reports") or "[]"):
             metrics = report["metrics"]
             self._results.append({
                 "experiment_id": self.experiment_id,

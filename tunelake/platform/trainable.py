@@ -38,6 +38,11 @@ FINAL = "final"
 REPORT = "report"
 
 
+def node_name() -> str:
+    """This Ray node as trial rows name it: host, then the start of the Ray node id."""
+    return f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
+
+
 class Outcome:
     COMPLETED = "completed"
     FAILED = "failed"
@@ -75,7 +80,7 @@ class CommandTrainable(tune.Trainable):
     def setup(self, config: dict[str, Any], context: TrialContext) -> None:
         self._ctx = context
         self._proc: TrialProcess | None = None
-        self._node = f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
+        self._node = node_name()
         self._begin(config)
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
@@ -150,7 +155,7 @@ class CommandTrainable(tune.Trainable):
     def step(self) -> dict[str, Any]:
         if not self._launched and self.trial_id in self._ctx.replay:
             self._finished = True
-            return {**self._ctx.replay[self.trial_id], "done": True, "tl_replayed": True}
+            return {**self._ctx.replay[self.trial_id], "done": True}
         if not self._launched:
             self._launch()
         if self._setup_error is not None or self._proc is None:

@@ -47,21 +47,21 @@ class JobLauncher:
         return self._client_obj
 
     def submit(self, experiment_id: str, spec: dict[str, Any]) -> str:
-        stage = self.state_dir / "jobs" / experiment_id
-        stage.mkdir(parents=True, exist_ok=True)
-        (stage / "experiment.json").write_text(json.dumps(spec, indent=2))
-        entrypoint = (f"python -m tunelake run experiment.json --quiet --experiment-id {shlex.quote(experiment_id)} "
-                      f"--lake {shlex.quote(self.lake)}")
-        return self._client.submit_job(entrypoint=entrypoint, submission_id=PREFIX + experiment_id,
-                                       runtime_env={"working_dir": str(stage)})
+        """``tunelake run`` of ``spec`` as a job."""
+        return self._submit(experiment_id, ["run", "experiment.json"], {"experiment.json": json.dumps(spec, indent=2)})
 
     def submit_automl(self, experiment_id: str, data: str, target: str, options: list[str]) -> str:
+        """``tunelake automl`` of ``data`` as a job."""
+        return self._submit(experiment_id, ["automl", data, "--target", target, *options], {})
+
+    def _submit(self, experiment_id: str, command: list[str], files: dict[str, str]) -> str:
+        """One job: its files staged as the working directory, the id and lake the service chose."""
         stage = self.state_dir / "jobs" / experiment_id
         stage.mkdir(parents=True, exist_ok=True)
-        args = " ".join(shlex.quote(a) for a in ["--target", target, *options])
-        entrypoint = (f"python -m tunelake automl {shlex.quote(data)} {args} --quiet "
-                      f"--experiment-id {shlex.quote(experiment_id)} --lake {shlex.quote(self.lake)}")
-        return self._client.submit_job(entrypoint=entrypoint, submission_id=PREFIX + experiment_id,
+        for name, text in files.items():
+            (stage / name).write_text(text)
+        argv = ["python", "-m", "tunelake", *command, "--quiet", "--experiment-id", experiment_id, "--lake", self.lake]
+        return self._client.submit_job(entrypoint=shlex.join(argv), submission_id=PREFIX + experiment_id,
                                        runtime_env={"working_dir": str(stage)})
 
     def status(self, experiment_id: str) -> str | None:

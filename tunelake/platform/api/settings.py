@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from tunelake.platform.workspace import cache_root
 from tunelake.store.filesystem import DEFAULT_LAKE
 
 
@@ -28,14 +25,3 @@ class Settings:
 def absolute_lake(uri: str | None) -> str:
     uri = uri or os.environ.get("TUNELAKE_LAKE") or DEFAULT_LAKE
     return uri if "://" in uri else str(Path(uri).expanduser().resolve())
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Settings from the environment (``TUNELAKE_LAKE``, ``TUNELAKE_API_TOKEN``, ``TUNELAKE_RAY_DASHBOARD``)."""
-    return Settings(
-        lake=absolute_lake(None),
-        ray_dashboard=os.environ.get("TUNELAKE_RAY_DASHBOARD", "http://127.0.0.1:8265"),
-        token=os.environ.get("TUNELAKE_API_TOKEN") or secrets.token_urlsafe(24),
-        state_dir=cache_root() / "service",
-    )
