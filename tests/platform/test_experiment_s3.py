@@ -61,3 +61,56 @@ def test_missing_model_bucket_fails_before_any_trial(ray_cluster, s3_server, lak
     (exp,) = query(Lake(lake_uri), "SELECT status, error FROM experiments").to_pylist()
     assert exp["status"] == "failed" and "no-such-bucket" in exp["error"]
     assert query(Lake(lake_uri), "SELECT count(*) AS n FROM trials").to_pylist() == [{"n": 0}]
+
+
+def test_s3_outage_of_30s_mid_run_loses_nothing(ray_cluster, s3_server, bucket, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch):
+    """The lake's S3 endpoint goes away for 30 s while trials finish; every row lands once it is back."""
+    import threading
+    import time
+
+    from tests.conftest import write_repo
+    from tests.gate import Gate
+
+    gate = Gate(int(s3_server.rsplit(":", 1)[1]))
+    direct = boto3.client("s3", endpoint_url=s3_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", gate.endpoint)  # the driver's lake goes through the gate
+    repo = write_repo(tmp_path / "repo", {"t.sh": "sleep 1\necho score=$1\n"})
+    spec = {"code_github": str(repo), "command": "sh t.sh {x}", "primary_result_key": "score",
+            "search": {"x": {"type": "grid", "values": list(range(12))}},
+            "optimizer": {"algorithm": "grid", "max_concurrent_trials": 2}}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    outage: dict[str, float] = {}
+
+    def shut_after_first_trial_file() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            listed = direct.list_objects_v2(Bucket=bucket, Prefix="lake/trials/").get("Contents", [])
+            if len(listed) >= 2:
+                break
+            time.sleep(0.2)
+        gate.shut()
+        outage["start"] = time.monotonic()
+        time.sleep(30)
+        outage["before"] = len(direct.list_objects_v2(Bucket=bucket, Prefix="lake/").get("Contents", []))
+        gate.open()
+        outage["end"] = time.monotonic()
+
+    injector = threading.Thread(target=shut_after_first_trial_file)
+    injector.start()
+    started = time.monotonic()
+    code = main(["run", str(path), "--lake", f"s3://{bucket}/lake", "--quiet"])
+    finished = time.monotonic()
+    injector.join()
+    assert code == 0
+    assert started < outage["start"] and outage["end"] < finished  # the run spanned the whole outage
+    after = len(direct.list_objects_v2(Bucket=bucket, Prefix="lake/").get("Contents", []))
+    assert after > outage["before"]  # rows held during the outage were written after it
+    lake = Lake(f"s3://{bucket}/lake")
+    got = query(lake, "SELECT status, count(*) AS n FROM trials GROUP BY 1").to_pylist()
+    assert got == [{"status": "completed", "n": 12}]
+    assert query(lake, "SELECT count(*) AS n FROM results").to_pylist() == [{"n": 12}]
+    assert query(lake, "SELECT count(*) AS n FROM trials_log").to_pylist() == [{"n": 24}]  # running + completed, once
+    (exp,) = query(lake, "SELECT status, best_value FROM experiments").to_pylist()
+    assert exp == {"status": "completed", "best_value": 11.0}

@@ -164,7 +164,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         try:
             tuner.fit()
         finally:
-            recorder.flush()
+            recorder.close()
     best = query.best_trial(the_lake, experiment_id)
     model_uri = None
     if best is not None:

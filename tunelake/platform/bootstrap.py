@@ -33,7 +33,7 @@ def corpus(directory: Path) -> list[Path]:
 
 
 def bootstrap(directory: Path, lake_uri: str | None, trials: int, limit: int | None, target: str = "target",
-              say: Callable[[str], None] = print) -> int:
+              time_budget_s: float | None = None, say: Callable[[str], None] = print) -> int:
     """Search each not-yet-searched dataset; return how many were searched now."""
     lake = Lake(lake_uri)
     done = {r["dataset_id"] for r in query(
@@ -46,7 +46,8 @@ def bootstrap(directory: Path, lake_uri: str | None, trials: int, limit: int | N
                 break
             if fingerprint(path) in done:
                 continue
-            result = automl(str(path), target, lake=lake.uri, trials=trials, warm_start=False)
+            result = automl(str(path), target, lake=lake.uri, trials=trials, time_budget_s=time_budget_s,
+                            warm_start=False)
             say(f"{path.stem}: {result.status}, best {result.best_value}")
             searched += 1
     return searched

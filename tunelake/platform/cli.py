@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("directory", help="a folder of Parquet datasets with a 'target' column (and an index.csv)")
     m.add_argument("--trials", type=int, default=12)
     m.add_argument("--limit", type=int, help="at most this many datasets now (run again to continue)")
+    m.add_argument("--time-budget", type=float, metavar="S",
+                   help="at most S seconds of search per dataset (large datasets then get fewer trials)")
     m.add_argument("--lake", help=lake_help)
     m = meta.add_parser("evaluate", help="warm vs cold AutoML, leave-one-group-out, as normalized regret curves")
     m.add_argument("directory", help="a folder of Parquet datasets with a 'target' column (and an index.csv)")
@@ -139,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     m = lake.add_parser("compact", help="merge each table folder's small files into one (safe beside readers)")
     m.add_argument("--lake", help=lake_help)
     m.add_argument("--table", action="append", choices=sorted(TABLE_NAMES), help="only this table (repeatable)")
+    m = lake.add_parser("replay", help="write rows kept locally while the lake was unreachable (runs do it too)")
+    m.add_argument("--lake", help=lake_help)
     return parser
 
 
@@ -291,7 +295,7 @@ def cmd_metalearn(args: argparse.Namespace, out: Console) -> int:
     if args.metalearn_command == "bootstrap":
         from tunelake.platform.bootstrap import bootstrap
 
-        n = bootstrap(Path(args.directory), args.lake, args.trials, args.limit,
+        n = bootstrap(Path(args.directory), args.lake, args.trials, args.limit, time_budget_s=args.time_budget,
                       say=lambda text: out.print(text, markup=False))
         out.print(f"searched {n} dataset(s) now", markup=False)
         return EXIT_OK
@@ -364,9 +368,15 @@ def cmd_cluster(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_lake(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.workspace import cache_root
+    from tunelake.store import spool
     from tunelake.store.compact import compact
     from tunelake.store.lake import Lake
 
+    if args.lake_command == "replay":
+        moved = spool.replay(cache_root() / "spool", Lake(args.lake))
+        out.print(f"replayed {moved} kept row(s)", markup=False)
+        return EXIT_OK
     done = compact(Lake(args.lake), args.table)
     for c in done:
         out.print(f"{c.folder}: {c.files_before} files -> 1 ({c.rows} rows)", markup=False)

@@ -99,7 +99,7 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
     try:
         tuner.fit()
     finally:
-        recorder.flush()
+        recorder.close()
         if display is not None:
             display.close()
 

@@ -27,7 +27,7 @@ from tunelake.platform.modelstore import ModelStore, model_store
 from tunelake.platform.recorder import Tally
 from tunelake.platform.source import Snapshot, code_source, redact_url
 from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
-from tunelake.store import query
+from tunelake.store import query, spool
 from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus, TrialStatus
 
@@ -139,6 +139,7 @@ class Experiment:
         }])
 
     def run(self, progress: bool = True, restore: bool = False) -> Result:
+        spool.replay(workspace.cache_root() / "spool", self.lake)  # rows an earlier run kept while the lake was away
         self._write(ExperimentStatus.RUNNING)
         try:
             self._prepare()

@@ -4,11 +4,17 @@ Each state change (running, then completed / stopped / failed) and every
 report becomes a row. Rows are buffered and written at the end of each Tune
 loop step, so a ``kill -9`` of the driver loses at most the step in flight,
 and a file holds many rows rather than one.
+
+A lake that cannot be written (an S3 outage) does not stop the experiment:
+rows stay buffered, stamped with their versions, and later steps try again.
+At the end, :meth:`LakeRecorder.close` waits for the lake a while longer and
+then keeps what is left in the local spool (:mod:`tunelake.store.spool`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,9 +23,14 @@ from typing import Any, Callable
 
 from ray.tune import Callback
 
+from tunelake.errors import LakeError
 from tunelake.platform.trainable import FINAL, OBJECTIVE
-from tunelake.store.lake import Lake, utcnow
+from tunelake.platform.workspace import cache_root
+from tunelake.store import spool
+from tunelake.store.lake import Lake, stamp, utcnow
 from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +65,8 @@ class LakeRecorder(Callback):
     """A Tune callback that appends trial and result rows to the lake."""
 
     FLUSH_INTERVAL_S = 1.0
+    RETRY_INTERVAL_S = 5.0  # between flushes while the lake is unreachable
+    PATIENCE_S = 600.0  # how long close() waits for an unreachable lake before spooling
 
     def __init__(self, lake: Lake, experiment_id: str, tally: Tally, stop_reason: str,
                  code_commit: str | None = None, dataset_id: str | None = None,
@@ -74,6 +87,7 @@ class LakeRecorder(Callback):
         self._node: dict[str, str] = {}
         self._urgent = False
         self._last_flush = time.monotonic()
+        self._failing_since: float | None = None
 
     # -- Tune hooks -------------------------------------------------------
 
@@ -89,14 +103,14 @@ class LakeRecorder(Callback):
             self._node[tid] = str(node)
         for report in json.loads(result.get("tl_reports") or "[]"):
             metrics = report["metrics"]
-            self._results.append({
+            self._results.append(stamp({
                 "experiment_id": self.experiment_id,
                 "trial_id": tid,
                 "step": report["step"],
                 "value": metrics.get(self.tally.metric),
                 "metrics": _json(metrics),
                 "reported_at": _ts(report["at"]),
-            })
+            }))
         if result.get("tl_kind") == FINAL:
             self._final[tid] = dict(result)
 
@@ -129,13 +143,6 @@ class LakeRecorder(Callback):
         text = str(error).strip().splitlines()[-1] if error else "the trial's Ray worker failed"
         self._final.pop(trial.trial_id, None)
         self._finish(trial, TrialStatus.FAILED, reason=f"worker error: {text}"[:2000])
-
-    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
-        if self._urgent or (self._results and time.monotonic() - self._last_flush > self.FLUSH_INTERVAL_S):
-            self.flush()
-
-    def on_experiment_end(self, trials: list, **info: Any) -> None:
-        self.flush()
 
     # -- rows -------------------------------------------------------------
 
@@ -170,16 +177,64 @@ class LakeRecorder(Callback):
             "dataset_id": self.dataset_id,
             **fields,
         }
-        self._trials.append(row)
+        self._trials.append(stamp(row))
         self._urgent = True
 
-    def flush(self) -> None:
-        """Write what is buffered: results first, so a trial's end never lands before its reports."""
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        now = time.monotonic()
+        if self._failing_since is not None:
+            due = now - self._last_flush > self.RETRY_INTERVAL_S
+        else:
+            due = self._urgent or (self._results and now - self._last_flush > self.FLUSH_INTERVAL_S)
+        if due:
+            self.flush()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write what is buffered; False (rows kept) when the lake cannot take them now.
+
+        Results go first, so a trial's end never lands before its reports.
+        """
         self._last_flush = time.monotonic()
-        if self._results:
-            self.lake.append(RESULTS, self._results)
-            self._results = []
-        if self._trials:
-            self.lake.append(TRIALS, self._trials)
-            self._trials = []
+        try:
+            if self._results:
+                self.lake.append(RESULTS, self._results)
+                self._results = []
+            if self._trials:
+                self.lake.append(TRIALS, self._trials)
+                self._trials = []
+        except LakeError as exc:
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                logger.warning("the lake cannot be written (%s); %d rows kept, trying again every %.0fs",
+                               exc, len(self._results) + len(self._trials), self.RETRY_INTERVAL_S)
+            return False
+        if self._failing_since is not None:
+            logger.warning("the lake is back after %.0fs; every kept row is written",
+                           time.monotonic() - self._failing_since)
+            self._failing_since = None
         self._urgent = False
+        return True
+
+    def close(self) -> None:
+        """Flush, waiting up to :attr:`PATIENCE_S` for an unreachable lake; then spool what is left.
+
+        Raises :class:`LakeError` naming the spool, so the run ends with an
+        error but no row is lost.
+        """
+        deadline = time.monotonic() + self.PATIENCE_S
+        while not self.flush():
+            if time.monotonic() > deadline:
+                where = spool.spool_dir(cache_root() / "spool", self.lake.uri)
+                for table, rows in ((RESULTS, self._results), (TRIALS, self._trials)):
+                    if rows:
+                        spool.keep(cache_root() / "spool", self.lake.uri, table, rows)
+                rows_kept = len(self._results) + len(self._trials)
+                self._results, self._trials = [], []
+                raise LakeError(
+                    f"the lake {self.lake.uri} could not be written for {self.PATIENCE_S:.0f}s; {rows_kept} rows "
+                    f"are kept in {where}; run `tunelake lake replay --lake {self.lake.uri}` once it is back"
+                )
+            time.sleep(self.RETRY_INTERVAL_S)

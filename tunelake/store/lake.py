@@ -71,12 +71,12 @@ class Lake:
     def append(self, table: str | Table, rows: Iterable[dict[str, Any]]) -> list[str]:
         """Append ``rows`` (missing columns are null); one new file per partition."""
         spec = TABLES[table] if isinstance(table, str) else table
-        rows = [_stamp(r) for r in rows]
+        rows = [stamp(r) for r in rows]
         if not rows:
             return []
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
-            groups[_partition_dir(spec, row)].append(row)
+            groups[partition_dir(spec, row)].append(row)
         written = []
         for folder, group in groups.items():
             arrow = pa.Table.from_pylist(group, schema=spec.schema)
@@ -105,16 +105,17 @@ class Lake:
         for f in missing:
             data = data.append_column(f, pa.nulls(n, f.type))
         data = data.select(spec.schema.names).cast(spec.schema)
-        folder = _partition_dir(spec, {spec.partition: data.column(spec.partition)[0].as_py()} if spec.partition else {})
+        folder = partition_dir(spec, {spec.partition: data.column(spec.partition)[0].as_py()} if spec.partition else {})
         return [self.fs.write_table(folder, data)]
 
     def files(self, table: str | Table, partition: str | None = None) -> list[str]:
         spec = TABLES[table] if isinstance(table, str) else table
-        folder = spec.name if partition is None else _partition_dir(spec, {spec.partition: partition})
+        folder = spec.name if partition is None else partition_dir(spec, {spec.partition: partition})
         return self.fs.list_parquet(folder)
 
 
-def _stamp(row: dict[str, Any]) -> dict[str, Any]:
+def stamp(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its bookkeeping columns; a row stamped once keeps its version."""
     out = dict(row)
     out.setdefault("updated_at", utcnow())
     out.setdefault("version", next_version())
@@ -122,7 +123,7 @@ def _stamp(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _partition_dir(spec: Table, row: dict[str, Any]) -> str:
+def partition_dir(spec: Table, row: dict[str, Any]) -> str:
     if spec.partition is None:
         return spec.name
     value = str(row.get(spec.partition) or "_none")
