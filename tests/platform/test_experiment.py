@@ -14,6 +14,7 @@ import pytest
 
 import tunelake
 from tests.conftest import EXAMPLES, commit_all, write_repo
+from tests.sweep import wait_for_no_leftovers
 from tunelake.errors import CodeSourceError
 from tunelake.platform.cli import main
 from tunelake.store.lake import Lake
@@ -123,6 +124,7 @@ def test_misbehaving_trials_are_recorded_and_the_experiment_goes_on(ray_cluster,
     assert got["crash"]["value"] == 0.5  # what it said is kept, though it failed
     assert result.best_value == 2.0
     assert wait_gone("sleep 13[123]") == []
+    assert wait_for_no_leftovers(result.experiment_id) == []
 
 
 def test_trial_protocol_end_to_end(ray_cluster, lake_uri, tmp_path):
@@ -189,6 +191,7 @@ def test_asha_stops_poor_trials_and_ends_their_processes(ray_cluster, lake_uri, 
         assert got[q]["iterations"] < 12
     assert result.best_value == 48
     assert wait_gone("sleep 141") == []
+    assert wait_for_no_leftovers(result.experiment_id) == []
 
 
 def test_install_script_runs_once_per_node_and_commit(ray_cluster, lake_uri, tmp_path):
@@ -276,6 +279,7 @@ def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
     assert all(r["status"] in ("completed", "failed") for r in final)
     per_step = rows(lake_uri, "SELECT trial_id, step, count(*) AS n FROM results GROUP BY 1, 2 HAVING count(*) > 1")
     assert per_step == []
+    assert wait_for_no_leftovers(exp["experiment_id"]) == []
 
 
 def test_gpu_trials_see_their_devices(ray_cluster, lake_uri, tmp_path):
@@ -350,3 +354,49 @@ def test_a_model_dir_with_many_files_is_stored_whole(ray_cluster, lake_uri, tmp_
     (uri,) = result.trials["model_uri"]
     assert result.counts == {"completed": 1}
     assert sum(1 for p in Path(uri).rglob("f*") if p.is_file()) == 1500
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a 1 MiB tmpfs at a path the caller names (skipped where mounting is not allowed)."""
+    mounted: list[Path] = []
+
+    def mount(path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.decode().strip()})")
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in mounted:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_full_disk_in_the_trial_dir_fails_that_trial_clearly(ray_cluster, lake_uri, tmp_path, small_disk):
+    cache = Path(os.environ["TUNELAKE_CACHE"])
+    repo = write_repo(tmp_path / "repo", {"t.sh": """\
+        if [ "$1" = fill ]; then dd if=/dev/zero of=big bs=64k count=64 2>&1 || exit 1; fi
+        echo score=1
+        """})
+    small_disk(cache / "trials" / "diskfull")
+    doc = spec(repo, "sh t.sh {b}", {"b": {"type": "grid", "values": ["ok", "fill", "after"]}},
+               optimizer={"max_concurrent_trials": 1})
+    result = tunelake.run(doc, lake=lake_uri, experiment_id="diskfull")
+    assert result.status == "completed"
+    got = {json.loads(t["params"])["b"]: t for t in rows(lake_uri, "SELECT * FROM trials")}
+    assert got["ok"]["status"] == "completed" and got["after"]["status"] == "completed"
+    assert got["fill"]["status"] == "failed"
+    assert "exited with code 1" in got["fill"]["reason"] and "is full" in got["fill"]["reason"]
+    assert "TUNELAKE_CACHE" in got["fill"]["reason"]
+
+    big = write_repo(tmp_path / "big", {"t.sh": "echo score=1\n"})
+    (big / "blob.bin").write_bytes(os.urandom(2 * 1024 * 1024))  # the working copy alone is over the disk
+    small_disk(cache / "trials" / "diskfull-copy")
+    result = tunelake.run(spec(big, "sh t.sh", {"x": {"type": "grid", "values": [1]}}), lake=lake_uri,
+                          experiment_id="diskfull-copy")
+    (trial,) = rows(lake_uri, "SELECT * FROM trials WHERE experiment_id = 'diskfull-copy'")
+    assert result.status == "failed" and trial["status"] == "failed"
+    assert "could not make the trial dir" in trial["reason"] and "No space left on device" in trial["reason"]
+    assert "is full" in trial["reason"]

@@ -174,22 +174,31 @@ class TrialProcess:
     def _read(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         written = 0
-        with open(self.stdout_log, "wb") as log:
+        log = open(self.stdout_log, "wb")
+        try:
             while True:
                 raw = self._proc.stdout.readline(MAX_LINE_CHARS + 1)
                 if not raw:
                     break
                 if written < MAX_LOG_BYTES:
-                    log.write(raw)
-                    written += len(raw)
+                    try:
+                        log.write(raw)
+                        written += len(raw)
+                    except OSError:  # a full disk: keep reading, or the trial blocks on a full pipe
+                        written = MAX_LOG_BYTES
                 if len(raw) > MAX_LINE_CHARS:
                     _drain_line(self._proc.stdout, raw)
                     continue
                 report = self.parser.parse(raw.decode("utf-8", errors="replace"))
                 if report is not None and not self._exited:
                     self._events.put(report)
-        self._reader_done.set()
-        self._finish()
+        finally:
+            try:
+                log.close()
+            except OSError:
+                pass
+            self._reader_done.set()
+            self._finish()
 
     def _wait(self) -> None:
         assert self._proc is not None

@@ -123,16 +123,21 @@ class CommandTrainable(tune.Trainable):
                 root=root,
                 env=dict(os.environ),
             )
-            shutil.rmtree(self._trial_dir, ignore_errors=True)
-            workspace.working_copy(tree, self._work)
         except (CodeSourceError, OSError) as exc:
-            self._setup_error = f"could not prepare the code on this node: {exc}"
+            self._setup_error = f"could not prepare the code on this node: {exc}{workspace.disk_hint(root)}"
             return
         cwd = self._work / ctx.subdir
         self._model_path = cwd / ctx.model_dir
-        self._model_path.mkdir(parents=True, exist_ok=True)
         params_file = self._trial_dir / "params.json"
-        params_file.write_text(json.dumps(self._params, indent=2, sort_keys=True))
+        try:
+            shutil.rmtree(self._trial_dir, ignore_errors=True)
+            workspace.working_copy(tree, self._work)
+            self._model_path.mkdir(parents=True, exist_ok=True)
+            params_file.write_text(json.dumps(self._params, indent=2, sort_keys=True))
+        except OSError as exc:
+            self._setup_error = f"could not make the trial dir: {exc}{workspace.disk_hint(self._trial_dir)}"
+            shutil.rmtree(self._work, ignore_errors=True)  # a partial copy would only fill the disk further
+            return
         ids = {
             "trial_id": self.trial_id,
             "experiment_id": ctx.experiment_id,
@@ -224,6 +229,8 @@ class CommandTrainable(tune.Trainable):
     def _final(self, outcome: str, reason: str | None, exit_code: int | None = None,
                signal: str | None = None) -> dict[str, Any]:
         self._finished = True
+        if outcome == Outcome.FAILED and reason and self._launched and self._setup_error is None:
+            reason += workspace.disk_hint(self._trial_dir)
         model_uri, store_error = self._save_model()
         if store_error and outcome == Outcome.COMPLETED:
             reason = store_error
@@ -258,10 +265,15 @@ class CommandTrainable(tune.Trainable):
 
         The working copy (and the model dir in it) is removed only when the
         model is safely stored and ``clean_model_dir_flag`` asks for it, or
-        when a scheduler stopped the trial before it finished.
+        when a scheduler stopped the trial before it finished, or when the
+        disk is full (the copy kept for a look would fail every later trial).
         """
         if self._proc is not None:
             self._proc.stop()
             self._proc = None
-        if self._launched and ((self._ctx.clean_model_dir and self._model_saved) or not self._finished):
+        if not self._launched:
+            return
+        tidy = (self._ctx.clean_model_dir and self._model_saved) or not self._finished
+        free = workspace.free_bytes(self._trial_dir)
+        if tidy or (free is not None and free < workspace.LOW_DISK_BYTES):
             shutil.rmtree(self._work, ignore_errors=True)

@@ -23,6 +23,7 @@ from tunelake.platform.locks import file_lock
 
 READY = ".tunelake-ready"
 INSTALL_LOG = ".tunelake-install.log"
+LOW_DISK_BYTES = 8 * 1024 * 1024
 
 
 def cache_root() -> Path:
@@ -32,6 +33,26 @@ def cache_root() -> Path:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "tunelake"
+
+
+def free_bytes(path: Path) -> int | None:
+    """Free space on the disk that holds ``path`` (or would hold it)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free
+    except OSError:
+        return None
+
+
+def disk_hint(path: Path) -> str:
+    """A note for a failure's reason when the disk holding ``path`` is nearly full, its likely cause."""
+    free = free_bytes(path)
+    if free is None or free >= LOW_DISK_BYTES:
+        return ""
+    return (f"; the disk holding {path} is full ({free} bytes free): free space there, or point "
+            "TUNELAKE_CACHE at a larger disk")
 
 
 def python_path_env(base: dict[str, str]) -> dict[str, str]:
@@ -99,4 +120,8 @@ def working_copy(tree: Path, dest: Path) -> None:
         if done.returncode == 0:
             return
         shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(tree, dest, symlinks=True)
+    try:
+        shutil.copytree(tree, dest, symlinks=True)
+    except shutil.Error as exc:  # one (src, dst, why) per file: the first says enough
+        _, failed, why = exc.args[0][0]
+        raise OSError(f"{why} (copying to {failed})") from None
