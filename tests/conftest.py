@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+AWS_SECRET = "moto-secret-7f3a9c2e"  # distinctive, so a leak of it can be searched for
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,7 +53,7 @@ def s3_server() -> str:
                 raise RuntimeError("moto_server did not start")
             time.sleep(0.1)
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+                       "AWS_SECRET_ACCESS_KEY": AWS_SECRET, "AWS_DEFAULT_REGION": "us-east-1"})
     yield endpoint
     proc.terminate()
     proc.wait(timeout=10)
@@ -84,8 +85,11 @@ def ray_cluster(s3_server: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def ray_head():
-    """A Ray head with the Jobs API (dashboard on 127.0.0.1); `--block` ties its processes to this one."""
+def ray_head(s3_server: str):
+    """A Ray head with the Jobs API (dashboard on 127.0.0.1); `--block` ties its processes to this one.
+
+    It starts after the S3 server, so its jobs and trials hold AWS credentials, as on a real cluster.
+    """
     temp = Path("/tmp") / f"tl-ray-{os.getpid()}"  # Ray's socket paths must stay short
     port, dash = _free_port(), _free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "token"}

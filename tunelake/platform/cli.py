@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tunelake.errors import TunelakeError, UserInputError
+from tunelake.redact import redact
 from tunelake.store.schema import TABLES as _TABLES
 
 TABLE_NAMES = tuple(_TABLES)
@@ -396,10 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, out)
     except UserInputError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(redact(str(exc)) or '')}", soft_wrap=True)
         return EXIT_BAD_INPUT
     except TunelakeError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(redact(str(exc)) or '')}", soft_wrap=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -407,6 +408,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so plainly, keep the traceback behind a switch
         if os.environ.get("TUNELAKE_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} "
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(redact(str(exc)) or '')} "
                   "(set TUNELAKE_DEBUG=1 for the traceback)", soft_wrap=True)
         return EXIT_ERROR

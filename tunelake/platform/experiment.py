@@ -27,6 +27,7 @@ from tunelake.platform.modelstore import ModelStore, model_store
 from tunelake.platform.recorder import Tally
 from tunelake.platform.source import Snapshot, code_source, redact_url
 from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
+from tunelake.redact import redact
 from tunelake.store import query, spool
 from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus, TrialStatus
@@ -224,7 +225,7 @@ class Experiment:
             best_trial_id=best["trial_id"] if best else None,
             best_value=best["value"] if best else None,
             best_params=best["params"] if best else None,
-            error=error,
+            error=redact(error),
         )
         return Result(
             experiment_id=self.experiment_id,

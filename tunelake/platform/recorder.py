@@ -26,6 +26,7 @@ from ray.tune import Callback
 from tunelake.errors import LakeError
 from tunelake.platform.trainable import FINAL, OBJECTIVE
 from tunelake.platform.workspace import cache_root
+from tunelake.redact import redact
 from tunelake.store import spool
 from tunelake.store.lake import Lake, stamp, utcnow
 from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
@@ -126,10 +127,10 @@ class LakeRecorder(Callback):
             TrialStatus(final["tl_outcome"]),
             value=(final.get("tl_metrics") or {}).get(self.tally.metric),
             metrics=final.get("tl_metrics"),
-            reason=final.get("tl_reason"),
+            reason=redact(final.get("tl_reason")),
             exit_code=final.get("tl_exit_code"),
             signal=final.get("tl_signal"),
-            stderr_tail=final.get("tl_stderr_tail"),
+            stderr_tail=redact(final.get("tl_stderr_tail")),
             model_uri=final.get("tl_model_uri"),
             iterations=final.get("tl_steps"),
         )
@@ -142,7 +143,7 @@ class LakeRecorder(Callback):
             pass
         text = str(error).strip().splitlines()[-1] if error else "the trial's Ray worker failed"
         self._final.pop(trial.trial_id, None)
-        self._finish(trial, TrialStatus.FAILED, reason=f"worker error: {text}"[:2000])
+        self._finish(trial, TrialStatus.FAILED, reason=redact(f"worker error: {text}"[:2000]))
 
     # -- rows -------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from tunelake.platform.metrics import MetricParser, Report
 from tunelake.platform.modelstore import ModelStore
 from tunelake.platform.process import Exited, TrialProcess
 from tunelake.platform.protocol import render_command, trial_env
+from tunelake.redact import redact
 
 OBJECTIVE = "tl_objective"
 FINAL = "final"
@@ -240,10 +241,10 @@ class CommandTrainable(tune.Trainable):
             FINAL,
             done=True,
             tl_outcome=outcome,
-            tl_reason=reason,
+            tl_reason=redact(reason),
             tl_exit_code=exit_code,
             tl_signal=signal,
-            tl_stderr_tail=self._proc.stderr_tail() if self._proc else "",
+            tl_stderr_tail=redact(self._proc.stderr_tail() if self._proc else ""),
             tl_model_uri=model_uri,
             tl_started_at=self._started,
             tl_steps=self._step,

@@ -177,3 +177,35 @@ def test_automl_and_recommend_through_the_api(client):
     assert 1 <= len(proposals["data"]) <= 3 and all("family" in p["config"] for p in proposals["data"])
     bad = client.post("/recommend", json={"data": "/no/such.csv", "target": "y"})
     assert bad.status_code == 422 and "not a file" in bad.json()["detail"]
+
+
+def test_secrets_stay_out_of_the_lake_the_logs_and_the_responses(client, service, tmp_path):
+    """A trial prints every secret it can reach; none of them is stored or served."""
+    from tests.conftest import AWS_SECRET, write_repo
+    from tunelake.store.lake import Lake
+    from tunelake.store.query import query
+
+    repo = write_repo(tmp_path / "repo", {"leak.sh": """\
+        echo "token=[$TUNELAKE_API_TOKEN] aws=$AWS_SECRET_ACCESS_KEY" >&2
+        env >&2
+        echo "pushing to https://bob:hunter2hunter2@example.com/x" >&2
+        [ "$1" = 1 ] && echo score=1 || exit 3
+        """})
+    spec = {"code_github": str(repo), "command": "sh leak.sh {x}", "primary_result_key": "score",
+            "search": {"x": {"type": "grid", "values": [0, 1]}}, "optimizer": {"algorithm": "grid"}}
+    experiment_id = client.post("/experiments", json=spec).json()["experiment_id"]
+    assert wait_done(client, experiment_id)["counts"] == {"completed": 1, "failed": 1}
+    served = [client.get(f"/experiments/{experiment_id}").text, client.get("/experiments").text,
+              client.get(f"/experiments/{experiment_id}/trials").text, client.get(f"/experiments/{experiment_id}/logs").text]
+    for table in ("experiments", "trials", "results", "trials_log"):
+        served.append(client.post("/sql", json={"query": f"SELECT * FROM {table}"}).text)
+    lake = Lake(str(service[1]))
+    stored = [json.dumps(query(lake, f"SELECT * FROM {t}").to_pylist(), default=str)
+              for t in ("experiments", "trials_log", "results", "datasets")]
+    for text in served + stored:
+        for secret in (TOKEN, AWS_SECRET, "hunter2hunter2"):
+            assert secret not in text
+    ((tail,),) = client.post("/sql", json={"query": "SELECT stderr_tail FROM trials WHERE status = 'failed' AND "
+                                                      f"experiment_id = '{experiment_id}'"}).json()["rows"]
+    assert "token=[] aws=***" in tail  # the trial saw the AWS key; the lake got a mask
+    assert "https://***@example.com/x" in tail

@@ -14,6 +14,7 @@ from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
 from tunelake.platform.api.jobs import JobLauncher
 from tunelake.platform.api.routes import automl, experiments, sql
 from tunelake.platform.api.settings import Settings
+from tunelake.redact import redact
 
 STATIC = Path(__file__).parent / "static"
 
@@ -59,15 +60,15 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
 
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_400_BAD_REQUEST)
 
     @app.exception_handler(UserInputError)
     async def input_error(request: Request, exc: UserInputError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(TunelakeError)
     async def tunelake_error(request: Request, exc: TunelakeError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -30,7 +30,7 @@ def serve(host: str, port: int, lake: str | None, address: str | None, say=print
 
     from tunelake.platform.api.app import create_app
 
-    token = os.environ.get("TUNELAKE_API_TOKEN")
+    token = os.environ.pop("TUNELAKE_API_TOKEN", None)  # Ray processes started below must not inherit it
     if not is_loopback(host) and not token:
         raise UserInputError(f"serving on {host} needs a token: set TUNELAKE_API_TOKEN (or bind 127.0.0.1)")
     generated = not token

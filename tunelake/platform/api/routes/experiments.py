@@ -22,6 +22,7 @@ from tunelake.platform.api.schemas import (
 )
 from tunelake.platform.experiment import EXPERIMENT_ID, new_experiment_id
 from tunelake.platform.spec import Spec, load_document, parse_spec
+from tunelake.redact import redact
 from tunelake.store.query import query
 
 router = APIRouter(prefix="/experiments", tags=["experiments"], dependencies=Authorized)
@@ -145,7 +146,7 @@ def experiment_logs(experiment_id: str, jobs: JobsDep) -> str:
     logs = jobs.logs(_experiment_id(experiment_id))
     if logs is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job for experiment {experiment_id!r}")
-    return logs
+    return redact(logs) or ""
 
 
 @router.post("/{experiment_id}/stop", response_model=Stopped)
