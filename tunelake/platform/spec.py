@@ -393,6 +393,9 @@ def _short(value: Any) -> str:
 
 def parse_spec(data: Any, source: str = "spec") -> Spec:
     """Validate a parsed document; raise :class:`SpecError` listing every problem."""
+    if data is None:
+        raise SpecError(["spec: is empty; write a JSON/YAML object with command, primary_result_key, "
+                         "code_github and search"], source)
     if not isinstance(data, dict):
         raise SpecError([f"spec: must be a JSON/YAML object, got {type(data).__name__}"], source)
     try:
