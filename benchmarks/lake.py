@@ -1,13 +1,14 @@
 """Lake at scale: log N trials (10 results each), compact, and time five queries.
 
-    python benchmarks/lake.py --trials 1000000 --out benchmarks/results/lake.json
+    python benchmarks/lake.py --sizes 10000 100000 1000000 --out benchmarks/results/lake.json
 
 Writes go through ``Lake.append_arrow`` in per-experiment batches (1,000
 trials per experiment), the way a bulk import or a long-running driver's
 batched flushes land. Each trial gets two row versions (running, then its
 end state), so the latest-version views do real work. Queries run cold
 (fresh connection, first run) and warm (median of 5 runs on new connections,
-after the OS cache is warm), before and after compaction.
+after the OS cache is warm): before compaction, after it, and after 1% more
+experiments have landed in delta files on top of the compacted base.
 """
 
 from __future__ import annotations
@@ -100,27 +101,26 @@ def run_queries(lake: Lake) -> dict[str, dict[str, float]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trials", type=int, default=100_000)
-    parser.add_argument("--lake", help="lake root (default: a temp dir)")
-    parser.add_argument("--out", help="write the figures as JSON here")
-    args = parser.parse_args()
-    root = args.lake or tempfile.mkdtemp(prefix="tunelake-bench-")
+def one_size(trials: int, root: str) -> dict:
     lake = Lake(root)
     rng = np.random.default_rng(0)
-    n_exp = max(1, args.trials // TRIALS_PER_EXPERIMENT)
+    n_exp = max(1, trials // TRIALS_PER_EXPERIMENT)
     datasets = pa.table({
         "dataset_id": [f"ds-{d:03d}" for d in range(200)],
         "meta_features": [json.dumps({"n_rows": int(rng.integers(100, 100_000)),
                                       "class_entropy": float(rng.uniform(0, 1))}) for _ in range(200)],
     })
     lake.append_arrow("datasets", datasets)
-    write_s = 0.0
-    for e in range(n_exp):
-        running, ended, results = make_experiment(e, rng)
-        write_s += timed(lambda: (lake.append_arrow("trials", running), lake.append_arrow("results", results),
-                                  lake.append_arrow("trials", ended)))
+
+    def write(first: int, count: int) -> float:
+        seconds = 0.0
+        for e in range(first, first + count):
+            running, ended, results = make_experiment(e, rng)
+            seconds += timed(lambda: (lake.append_arrow("trials", running), lake.append_arrow("results", results),
+                                      lake.append_arrow("trials", ended)))
+        return seconds
+
+    write_s = write(0, n_exp)
     trials = n_exp * TRIALS_PER_EXPERIMENT
     print(f"{trials:,} trials ({2 * trials:,} trial row versions) and {trials * RESULTS_PER_TRIAL:,} results "
           f"in {write_s:.1f}s: {trials / write_s:,.0f} trials/s, "
@@ -131,8 +131,26 @@ def main() -> None:
     print(f"compaction: {compact_s:.1f}s")
     print("queries after compaction:")
     after = run_queries(lake)
-    figures = {"trials": trials, "results": trials * RESULTS_PER_TRIAL, "write_s": round(write_s, 2),
-               "compact_s": round(compact_s, 2), "before_compaction": before, "after_compaction": after}
+    extra = max(1, n_exp // 100)
+    write(n_exp, extra)
+    print(f"queries after compaction and {extra:,} more experiment(s) ({extra * TRIALS_PER_EXPERIMENT:,} trials "
+          "in delta files):")
+    mixed = run_queries(lake)
+    return {"trials": trials, "results": trials * RESULTS_PER_TRIAL, "write_s": round(write_s, 2),
+            "compact_s": round(compact_s, 2), "before_compaction": before, "after_compaction": after,
+            "after_compaction_plus_1pct": mixed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="trials to log, one fresh lake per size")
+    parser.add_argument("--out", help="write the figures as JSON here")
+    args = parser.parse_args()
+    figures = []
+    for trials in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="tunelake-bench-") as root:
+            figures.append(one_size(trials, root))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(figures, indent=2))

@@ -70,7 +70,45 @@ def test_compaction_keeps_answers_while_readers_run(lake: Lake):
     assert failures == []
     assert answers and all(a == before for a in answers)
     assert query(lake, sql).to_pylist() == before
-    assert query(lake, "SELECT count(*) AS n FROM trials_log").to_pylist() == [{"n": 12}]
+    assert query(lake, "SELECT count(*) AS n FROM trials_log").to_pylist() == [{"n": 3}]  # latest versions only
+
+
+def test_base_and_delta_files_give_one_latest_row_per_key(lake: Lake):
+    """Every moment of a compaction, as readers see it: base alone, base + newer appends, an old and a
+    new base side by side with the files they merged (compaction between its write and its deletes)."""
+    from tunelake.store.compact import latest_rows
+    from tunelake.store.lake import BASE_PREFIX, next_version
+    from tunelake.store.schema import TRIALS
+
+    def latest() -> list:
+        return query(lake, "SELECT trial_id, status FROM trials ORDER BY 1").to_pylist()
+
+    lake.append("trials", [trial("e", "t0", "running", 0.0), trial("e", "t1", "running", 0.0)])
+    (stale,) = lake.append("trials", [trial("e", "t0", "completed", 1.0)])
+    outdated = lake.files("trials")[0] if lake.files("trials")[0] != stale else lake.files("trials")[1]
+    outdated_rows = pa.parquet.read_table(outdated, filesystem=lake.fs.fs).select(TRIALS.schema.names)
+    compact(lake)
+    assert [p.rsplit("/", 1)[1][:5] for p in lake.files("trials")] == [BASE_PREFIX]
+    assert latest() == [{"trial_id": "t0", "status": "completed"}, {"trial_id": "t1", "status": "running"}]
+    lake.append("trials", [trial("e", "t1", "failed", None), trial("e", "t2", "running", None)])
+    assert latest() == [{"trial_id": "t0", "status": "completed"}, {"trial_id": "t1", "status": "failed"},
+                        {"trial_id": "t2", "status": "running"}]
+    # a second compaction stopped after writing its base: old base, deltas and new base all visible
+    files = lake.files("trials")
+    merged = latest_rows(TRIALS, pa.dataset.dataset(files, schema=TRIALS.schema, filesystem=lake.fs.fs))
+    lake.fs.write_table("trials", merged.cast(TRIALS.schema), prefix=f"{BASE_PREFIX}{next_version():020d}-")
+    # and the first compaction's input with t0 still running, not yet deleted
+    lake.fs.write_table("trials/experiment_id=e", outdated_rows.cast(TRIALS.schema))
+    assert len(lake.files("trials")) == 4
+    assert latest() == [{"trial_id": "t0", "status": "completed"}, {"trial_id": "t1", "status": "failed"},
+                        {"trial_id": "t2", "status": "running"}]
+    compact(lake)
+    assert len(lake.files("trials")) == 1 and latest()[1] == {"trial_id": "t1", "status": "failed"}
+    # one experiment's queries read the table's base too
+    lake.append("trials", [trial("f", "t9", "running", None)])
+    for experiment, n in (("e", 3), ("f", 1)):
+        got = query(lake, "SELECT count(*) AS n FROM trials WHERE experiment_id = ?", [experiment], experiment)
+        assert got.to_pylist() == [{"n": n}]
 
 
 def test_files_are_parquet_with_unique_names(lake: Lake):

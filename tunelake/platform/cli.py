@@ -380,8 +380,8 @@ def cmd_lake(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     done = compact(Lake(args.lake), args.table)
     for c in done:
-        out.print(f"{c.folder}: {c.files_before} files -> 1 ({c.rows} rows)", markup=False)
-    out.print(f"compacted {len(done)} folder(s)", markup=False)
+        out.print(f"{c.table}: {c.files_before} files -> 1 ({c.rows} rows)", markup=False)
+    out.print(f"compacted {len(done)} table(s)", markup=False)
     return EXIT_OK
 
 

@@ -1,50 +1,73 @@
-"""Compaction: many small files of a table folder become one, while readers run.
+"""Compaction: each table's files become one base file at the table's root, holding
+the latest version of each key sorted by key, while readers and writers run.
 
-A run writes each folder's merged file first and deletes the small files
-after, so at every moment every row is visible at least once; the latest-
-version views hide the brief overlap (the same row twice), and a query that
-lists a file compaction then deletes simply runs again
-(:func:`tunelake.store.query.query`). Run one compaction at a time per lake.
+A run writes the new base first and deletes the files it merged after.
+Readers take the newest base of a table as its base and every other file as
+delta (:func:`tunelake.store.query.split_base`), so during the overlap the
+merged files are outdated by the new base rather than counted twice; a query
+that lists a file compaction then deletes simply runs again
+(:func:`tunelake.store.query.query`). Rows appended while compaction runs
+land in new delta files that it does not touch. Older versions of a row are
+dropped: ``<table>_log`` holds every version since the last compaction.
+Each run rewrites whole tables (one file each, row groups of
+:data:`ROW_GROUP_ROWS`), so it costs time in proportion to the table; run
+it when many small files have piled up, one compaction at a time per lake.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections import defaultdict
 from dataclasses import dataclass
 
+import duckdb
+import pyarrow as pa
 import pyarrow.dataset as ds
 
-from tunelake.store.lake import Lake
-from tunelake.store.schema import TABLES
+from tunelake.store.lake import BASE_PREFIX, Lake, next_version
+from tunelake.store.schema import TABLES, Table
+
+ROW_GROUP_ROWS = 64 * 1024
+"""Small enough that a filter on one experiment skips most of a large base by its statistics."""
 
 
 @dataclass(frozen=True)
 class Compaction:
     table: str
-    folder: str
     files_before: int
     rows: int
 
 
-def compact(lake: Lake, tables: list[str] | None = None, min_files: int = 2) -> list[Compaction]:
-    """Merge every folder of ``tables`` (default: all) that holds at least ``min_files`` files."""
+def latest_rows(table: Table, data: ds.Dataset) -> pa.Table:
+    """The latest version of each key, ordered by key."""
+    keys = ", ".join(table.key)
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("rows", data)
+        return con.sql(
+            f"SELECT * FROM rows QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1 "
+            f"ORDER BY {keys}"
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def compact(lake: Lake, tables: list[str] | None = None) -> list[Compaction]:
+    """Rewrite every table of ``tables`` (default: all) that holds more than its one base file."""
     done = []
     for name in tables or list(TABLES):
         table = TABLES[name]
-        folders: dict[str, list[str]] = defaultdict(list)
-        for path in lake.files(table):
-            folders[posixpath.dirname(path)].append(path)
-        for folder, files in sorted(folders.items()):
-            if len(files) < min_files:
-                continue
-            try:
-                merged = ds.dataset(files, schema=table.schema, format="parquet", filesystem=lake.fs.fs).to_table()
-            except FileNotFoundError:
-                continue  # another compaction got there first; its file holds these rows
-            merged = merged.sort_by([(k, "ascending") for k in table.key] + [("version", "ascending")])
-            relative = posixpath.relpath(folder, lake.fs.root)
-            lake.fs.write_table(relative, merged)
-            lake.fs.delete(files)
-            done.append(Compaction(name, relative, len(files), merged.num_rows))
+        files = lake.files(table)
+        lone_base = len(files) == 1 and posixpath.dirname(files[0]) == lake.fs.path(name) \
+            and posixpath.basename(files[0]).startswith(BASE_PREFIX)
+        if not files or lone_base:
+            continue
+        try:
+            merged = latest_rows(table, ds.dataset(files, schema=table.schema, format="parquet",
+                                                   filesystem=lake.fs.fs))
+        except (FileNotFoundError, duckdb.IOException):
+            continue  # another compaction got there first; its file holds these rows
+        merged = merged.select(table.schema.names).cast(table.schema)
+        lake.fs.write_table(name, merged, prefix=f"{BASE_PREFIX}{next_version():020d}-", row_group_size=ROW_GROUP_ROWS)
+        lake.fs.delete(files)
+        done.append(Compaction(name, len(files), merged.num_rows))
     return done

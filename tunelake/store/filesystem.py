@@ -36,16 +36,18 @@ class LakeFileSystem(ABC):
     def path(self, relative: str) -> str:
         return f"{self.root}/{relative}" if relative else self.root
 
-    def write_table(self, relative_dir: str, table: pa.Table) -> str:
+    def write_table(self, relative_dir: str, table: pa.Table, prefix: str = "part-",
+                    row_group_size: int | None = None) -> str:
         """Write ``table`` as a new, uniquely named Parquet file; return its path.
 
         Transient storage errors are retried; the file name stays the same
         across attempts, so a retry never leaves a second copy.
         """
-        name = f"part-{uuid.uuid4().hex}.parquet"
+        name = f"{prefix}{uuid.uuid4().hex}.parquet"
         final = self.path(f"{relative_dir}/{name}")
         try:
-            retry(lambda: self._publish(table, final), f"writing {final}", (OSError,), attempts=self.write_attempts)
+            retry(lambda: self._publish(table, final, row_group_size), f"writing {final}", (OSError,),
+                  attempts=self.write_attempts)
         except OSError as exc:
             raise LakeError(f"could not write {final}: {exc}; check that the lake root is writable") from exc
         return final
@@ -57,9 +59,9 @@ class LakeFileSystem(ABC):
             except FileNotFoundError:
                 pass
 
-    def list_parquet(self, relative_dir: str) -> list[str]:
+    def list_parquet(self, relative_dir: str, recursive: bool = True) -> list[str]:
         """Every visible Parquet file under ``relative_dir``, in a stable order."""
-        selector = pafs.FileSelector(self.path(relative_dir), recursive=True, allow_not_found=True)
+        selector = pafs.FileSelector(self.path(relative_dir), recursive=recursive, allow_not_found=True)
         try:
             infos = self.fs.get_file_info(selector)
         except OSError as exc:
@@ -82,7 +84,7 @@ class LakeFileSystem(ABC):
             f.write(text.encode())
 
     @abstractmethod
-    def _publish(self, table: pa.Table, path: str) -> None:
+    def _publish(self, table: pa.Table, path: str, row_group_size: int | None = None) -> None:
         """Make ``path`` hold ``table``, visible to readers only when complete."""
 
     def local_path(self) -> Path | None:
@@ -100,12 +102,12 @@ class LocalLakeFileSystem(LakeFileSystem):
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(str(root), pafs.LocalFileSystem(), str(root))
 
-    def _publish(self, table: pa.Table, path: str) -> None:
+    def _publish(self, table: pa.Table, path: str, row_group_size: int | None = None) -> None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         try:
-            pq.write_table(table, tmp)
+            pq.write_table(table, tmp, row_group_size=row_group_size)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
@@ -164,9 +166,9 @@ class S3LakeFileSystem(LakeFileSystem):
         except (BotoCoreError, ClientError) as exc:
             raise OSError(str(exc)) from exc
 
-    def _publish(self, table: pa.Table, path: str) -> None:
+    def _publish(self, table: pa.Table, path: str, row_group_size: int | None = None) -> None:
         buffer = pa.BufferOutputStream()
-        pq.write_table(table, buffer)
+        pq.write_table(table, buffer, row_group_size=row_group_size)
         self._put(path, buffer.getvalue().to_pybytes())
 
     def write_text(self, relative: str, text: str) -> None:

@@ -20,6 +20,9 @@ from tunelake.errors import LakeError
 from tunelake.store.filesystem import LakeFileSystem, open_filesystem
 from tunelake.store.schema import SCHEMA_VERSION, TABLES, Table
 
+BASE_PREFIX = "base-"
+"""Names the one file per folder that compaction writes (see :mod:`tunelake.store.query`)."""
+
 _clock_lock = threading.Lock()
 _last_version = 0
 

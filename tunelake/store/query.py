@@ -1,13 +1,23 @@
 """DuckDB over the lake: the one module that opens connections and holds SQL text.
 
-Each table is an Arrow dataset over its Parquet files (``<table>_log``: every
-version of every row) and a view (``<table>``: the latest version per key).
+A table holds at most one *base* file, at the root of its folder (written by
+compaction: the latest version of each key, sorted by key, nothing older),
+and any number of *delta* files (appends since, in partition folders). Each
+table is registered as two Arrow datasets, ``<table>_base`` and
+``<table>_delta``; ``<table>_log`` is every stored version, and the view
+``<table>`` is the latest version per key: base rows that no newer delta row
+replaces, plus the latest delta rows that no base row outdates. Only the
+(small) delta needs a window; a compacted table is read as is, and because
+the base is sorted by key, a filter on one experiment skips the rest of it
+by row-group statistics. Only the tables a query names are registered.
 Arrow datasets rather than DuckDB's own file readers, because they read local
 disks and S3 alike with no DuckDB extension to download.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
@@ -17,7 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from tunelake.errors import QueryError
-from tunelake.store.lake import Lake
+from tunelake.store.lake import BASE_PREFIX, Lake
 from tunelake.store.schema import TABLES, Table
 
 T = TypeVar("T")
@@ -36,44 +46,116 @@ def _dataset(lake: Lake, table: Table, files: list[str]) -> ds.Dataset:
     )
 
 
-def _listing(lake: Lake, experiment_id: str | None) -> dict[str, list[str]]:
-    return {
-        t.name: lake.files(t, experiment_id if t.partition == "experiment_id" else None) for t in TABLES.values()
-    }
+def _listing(lake: Lake, experiment_id: str | None, tables: list[Table] | None = None) -> dict[str, list[str]]:
+    """Each table's files; with ``experiment_id``, a partitioned table's files are that
+    experiment's folder plus the table's base (which holds every experiment)."""
+    listing = {}
+    for t in TABLES.values() if tables is None else tables:
+        if experiment_id is not None and t.partition == "experiment_id":
+            root = [f for f in lake.fs.list_parquet(t.name, recursive=False)
+                    if posixpath.basename(f).startswith(BASE_PREFIX)]
+            listing[t.name] = root + lake.files(t, experiment_id)
+        else:
+            listing[t.name] = lake.files(t)
+    return listing
 
 
-def connect(lake: Lake, experiment_id: str | None = None,
-            listing: dict[str, list[str]] | None = None) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB connection with the lake's views.
+def split_base(lake: Lake, table: Table, files: list[str]) -> tuple[list[str], list[str]]:
+    """([the base], delta): the newest base file at the table's root, and every other file.
+
+    An older base is briefly beside a newer one while compaction runs; it is
+    read as delta, where the newer base outdates each of its rows.
+    """
+    root = lake.fs.path(table.name)
+    bases = [f for f in files if posixpath.dirname(f) == root and posixpath.basename(f).startswith(BASE_PREFIX)]
+    if not bases:
+        return [], files
+    base = max(bases, key=posixpath.basename)
+    return [base], [f for f in files if f != base]
+
+
+def tables_in(sql: str) -> list[Table]:
+    """The lake tables ``sql`` names (as ``t``, ``t_log``, ``t_base`` or ``t_delta``)."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
+    return [t for t in TABLES.values() if words & {t.name, f"{t.name}_log", f"{t.name}_base", f"{t.name}_delta"}]
+
+
+def connect(lake: Lake, experiment_id: str | None = None, listing: dict[str, list[str]] | None = None,
+            tables: list[Table] | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection with the views of ``tables`` (default: all).
 
     With ``experiment_id``, partitioned tables hold only that experiment's
     files, so the query does not open the others.
     """
-    listing = listing or _listing(lake, experiment_id)
+    listing = listing or _listing(lake, experiment_id, tables)
     con = duckdb.connect(":memory:")
-    for table in TABLES.values():
-        con.register(f"{table.name}_log", _dataset(lake, table, listing[table.name]))
-        con.execute(_latest_view(table))
+    for table in TABLES.values() if tables is None else tables:
+        base, delta = split_base(lake, table, listing[table.name])
+        con.register(f"{table.name}_base", _dataset(lake, table, base))
+        con.register(f"{table.name}_delta", _dataset(lake, table, delta))
+        con.execute(f"CREATE VIEW {table.name}_log AS SELECT * FROM {table.name}_base "
+                    f"UNION ALL SELECT * FROM {table.name}_delta")
+        con.execute(_latest_view(table, bool(base), bool(delta), _delta_partitions(lake, table, delta)))
     return con
 
 
-def _latest_view(table: Table) -> str:
-    keys = ", ".join(table.key)
-    return (
-        f"CREATE VIEW {table.name} AS SELECT * FROM {table.name}_log "
-        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1"
-    )
+def _delta_partitions(lake: Lake, table: Table, delta: list[str]) -> list[str] | None:
+    """The partition values the delta files hold, read from their folder names (``None``:
+    unknown, as for an older base at the table's root, or an unpartitioned table)."""
+    if table.partition is None:
+        return None
+    prefix = f"{lake.fs.path(table.name)}/{table.partition}="
+    values = set()
+    for path in delta:
+        if not path.startswith(prefix):
+            return None
+        values.add(path[len(prefix):].split("/", 1)[0])
+    return sorted(values)
 
 
-def _on_fresh_connection(lake: Lake, experiment_id: str | None,
+def _latest_view(table: Table, has_base: bool, has_delta: bool, delta_partitions: list[str] | None) -> str:
+    """The view of latest rows, in the cheapest shape the files allow: a compacted table is its
+    base as is; a table never compacted is one window over its delta; only a mix needs joins,
+    and those read only the base rows of the partitions the delta touches (the base is sorted
+    by key, so the rest of it is skipped by row-group statistics)."""
+    t, keys = table.name, ", ".join(table.key)
+    if not has_delta:
+        return f"CREATE VIEW {t} AS SELECT * FROM {t}_base"
+    if not has_base:
+        return (f"CREATE VIEW {t} AS SELECT * FROM {t}_delta "
+                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1")
+
+    def on(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{k} = {b}.{k}" for k in table.key)
+
+    pick = ", ".join(f"b.{k}" for k in table.key)
+    touched = ""
+    if delta_partitions is not None:
+        quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in delta_partitions)
+        touched = f"WHERE {table.partition} IN ({quoted})"
+    return f"""
+        CREATE VIEW {t} AS
+        WITH d AS (SELECT * FROM {t}_delta
+                   QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1),
+             overlap AS (SELECT {keys}, version FROM (SELECT * FROM {t}_base {touched}) SEMI JOIN d USING ({keys})),
+             base_lost AS (SELECT {pick} FROM overlap b JOIN d ON {on("b", "d")} WHERE d.version > b.version),
+             delta_lost AS (SELECT {pick} FROM overlap b JOIN d ON {on("b", "d")} WHERE b.version >= d.version)
+        SELECT * FROM {t}_base ANTI JOIN base_lost USING ({keys})
+        UNION ALL
+        SELECT * FROM d ANTI JOIN delta_lost USING ({keys})"""
+
+
+def _on_fresh_connection(lake: Lake, experiment_id: str | None, sql: str,
                          work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    """``work`` on a new connection over the current files, again on a new listing when
-    compaction deleted a listed file before it was read (readers never block compaction)."""
+    """``work`` on a new connection over the current files of the tables ``sql`` names, again on
+    a new listing when compaction deleted a listed file before it was read (readers never block
+    compaction)."""
     attempts = 10
+    tables = tables_in(sql) or None
     for attempt in range(attempts):
-        listing = _listing(lake, experiment_id)
+        listing = _listing(lake, experiment_id, tables)
         try:
-            con = connect(lake, experiment_id, listing)
+            con = connect(lake, experiment_id, listing, tables)
         except FileNotFoundError:  # a listed file was compacted away before its dataset opened
             continue
         try:
@@ -82,7 +164,7 @@ def _on_fresh_connection(lake: Lake, experiment_id: str | None,
             raise
         except duckdb.Error as exc:
             vanished = "does not exist" in str(exc) or "No such file" in str(exc)
-            if attempt < attempts - 1 and (vanished or _listing(lake, experiment_id) != listing):
+            if attempt < attempts - 1 and (vanished or _listing(lake, experiment_id, tables) != listing):
                 continue
             raise QueryError(f"query failed: {exc}") from None
         finally:
@@ -97,7 +179,7 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
         relation = con.sql(sql, params=list(params) if params else None)
         return relation.to_arrow_table() if relation is not None else pa.table({})
 
-    return _on_fresh_connection(lake, experiment_id, run)
+    return _on_fresh_connection(lake, experiment_id, sql, run)
 
 
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
@@ -144,7 +226,7 @@ def sandboxed_query(lake: Lake, sql: str, max_rows: int = 10_000, timeout_s: flo
             timer.cancel()
 
     try:
-        return _on_fresh_connection(lake, None, run)
+        return _on_fresh_connection(lake, None, sql, run)
     except duckdb.InterruptException:
         raise QueryError(f"query stopped after {timeout_s:g}s; narrow it down (WHERE, LIMIT)") from None
 
