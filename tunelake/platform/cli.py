@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("directory", help="a folder of Parquet datasets with a 'target' column (and an index.csv)")
     m.add_argument("--trials", type=int, default=10)
     m.add_argument("--limit", type=int, help="only the first N datasets (smallest first)")
+    m.add_argument("--sample", type=int, help="N datasets spread evenly over the sizes")
+    m.add_argument("--max-rows", type=int, help="only datasets with at most this many rows")
     m.add_argument("--lake", help=lake_help)
     m.add_argument("--out", default="benchmarks/results/metalearn", help="folder for the JSON and the PNG")
     m = meta.add_parser("prior", help="write the prior (best configs per dataset) from a bootstrapped lake")
@@ -304,7 +306,8 @@ def cmd_metalearn(args: argparse.Namespace, out: Console) -> int:
         from tunelake.platform.evaluate import evaluate, plot, summary, write_json
 
         curves = evaluate(Path(args.directory), args.lake, args.trials, args.limit,
-                          say=lambda text: out.print(text, markup=False))
+                          say=lambda text: out.print(text, markup=False), sample=args.sample,
+                          max_rows=args.max_rows)
         figures = summary(curves, args.trials)
         write_json(curves, args.trials, Path(args.out) / "evaluate.json")
         png = plot(curves, args.trials, Path(args.out) / "evaluate.png")

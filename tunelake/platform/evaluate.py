@@ -4,7 +4,8 @@ For each held-out dataset, two searches with the same searcher, seed and
 budget: cold (the robust default first, then TPE) and warm (the meta-model's
 proposals, learned without the held-out dataset's group, then TPE). Each
 curve is the best score after n trials as normalized regret: 0 is the best
-score any search found on that dataset, 1 the worst.
+score ever seen on that dataset (by either search, or by the bootstrap runs
+the shipped prior keeps), 1 the worst score either search found.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Callable
 
 from tunelake.cluster.connect import ray_session
 from tunelake.metalearn.dataset import fingerprint
+from tunelake.metalearn.prior import load_prior
 from tunelake.platform.automl import automl
 from tunelake.platform.bootstrap import corpus
 from tunelake.store.lake import Lake
@@ -41,17 +43,42 @@ def _groups(directory: Path) -> dict[str, str]:
         return {r["file"]: r.get("group") or r["name"] for r in csv.DictReader(f)}
 
 
+def _sizes(directory: Path) -> dict[str, int]:
+    index = directory / "index.csv"
+    if not index.is_file():
+        return {}
+    with open(index) as f:
+        return {r["file"]: int(r.get("n_rows") or 0) for r in csv.DictReader(f)}
+
+
 def _best_so_far(values: list[float], n: int) -> float:
     seen = [v for v in values[:n] if v == v]
     return max(seen) if seen else float("nan")
 
 
+def _choose(files: list[Path], limit: int | None, sample: int | None) -> list[Path]:
+    """The first ``limit`` (smallest first), or ``sample`` spread evenly over the sizes."""
+    if sample:
+        step = len(files) / sample
+        return [files[int(i * step)] for i in range(min(sample, len(files)))]
+    return files[:limit] if limit else files
+
+
+def _prior_best() -> dict[str, float]:
+    prior = load_prior()
+    return {d.dataset_id: max(v for _, v in d.trials) for d in prior.datasets if d.trials} if prior else {}
+
+
 def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | None,
-             say: Callable[[str], None] = print) -> list[Curves]:
+             say: Callable[[str], None] = print, sample: int | None = None,
+             max_rows: int | None = None) -> list[Curves]:
     lake = Lake(lake_uri)
-    files = corpus(directory)[:limit] if limit else corpus(directory)
+    sizes = _sizes(directory)
+    candidates = [p for p in corpus(directory) if max_rows is None or sizes.get(p.name, 0) <= max_rows]
+    files = _choose(candidates, limit, sample)
     groups = _groups(directory)
     ids = {p: fingerprint(p) for p in corpus(directory)}
+    known = _prior_best()
     curves = []
     with ray_session(None):
         for path in files:
@@ -67,7 +94,7 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
             everything = [v for vs in runs.values() for v in vs if v == v]
             if not everything:
                 continue
-            best, worst = max(everything), min(everything)
+            best, worst = max(everything + [known.get(ids[path], float("-inf"))]), min(everything)
             span = best - worst or 1.0
             points = [n for n in CHECKPOINTS if n <= trials]
             curve = {m: [round((best - _best_so_far(v, n)) / span, 4) for n in points] for m, v in runs.items()}

@@ -1,0 +1,197 @@
+"""Rewrite the tables of ``docs/benchmarks.md`` (and the README's headline) from the JSON results.
+
+    python benchmarks/report.py          # tables from benchmarks/results/*.json
+    python benchmarks/report.py --run    # run every benchmark first (about an hour on 2 cores)
+
+Each table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->`` in
+the document; the prose around it is kept. A table whose JSON is missing is
+left as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
+DATASETS = "../shared/datasets"
+
+RUNS = [
+    ["benchmarks/overhead.py", "--sizes", "50", "200", "--repeats", "1", "--out", "benchmarks/results/overhead.json"],
+    ["benchmarks/overhead.py", "--sizes", "1000", "--repeats", "1", "--only", "tunelake", "optuna",
+     "--out", "benchmarks/results/overhead-1000.json"],
+    ["benchmarks/lake.py", "--sizes", "10000", "100000", "1000000", "--out", "benchmarks/results/lake.json"],
+    ["benchmarks/lake_mlflow.py", "--sizes", "1000", "10000", "--out", "benchmarks/results/lake-mlflow.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--budget", "30", "--out", "benchmarks/results/automl.json"],
+    ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
+     "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
+]
+
+CONTENDERS = {"bare": "bare pool of 2 threads", "optuna": "Optuna, `n_jobs=2`",
+              "ray-tune": "Ray Tune, documented defaults", "tunelake": "tunelake (lake logging on)"}
+
+
+def load(name: str) -> dict | list | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.1 else f"{seconds * 1000:.1f} ms"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def overhead() -> str | None:
+    runs = [r for r in (load("overhead.json"), load("overhead-1000.json")) if r]
+    if not runs:
+        return None
+    rows = []
+    for run in runs:
+        for n, by in sorted(run["figures"].items(), key=lambda kv: int(kv[0])):
+            for key, f in by.items():
+                extra = "—" if key == "bare" else f"{f['overhead_ms_per_trial']:,.1f} ms"
+                rows.append([n, CONTENDERS.get(key, key), f"{f['seconds']:,.2f}", f"{f['trials_per_s']:,.1f}", extra,
+                             f"{f['x_bare']:,.1f}"])
+    return table(["N", "contender", "seconds", "trials/s", "overhead per trial over bare", "× bare"], rows)
+
+
+def lake_queries() -> str | None:
+    sizes = load("lake.json")
+    if not sizes:
+        return None
+    names = list(sizes[0]["after_compaction"])
+    header = ["query"] + [f"{s['trials']:,}, compacted" for s in sizes] + \
+        [f"{sizes[-1]['trials']:,}, not compacted", f"{sizes[-1]['trials']:,}, compacted + 1% new"]
+    rows = [[q] + [ms(s["after_compaction"][q]["warm_s"]) for s in sizes]
+            + [ms(sizes[-1]["before_compaction"][q]["warm_s"]), ms(sizes[-1]["after_compaction_plus_1pct"][q]["warm_s"])]
+            for q in names]
+    writes = table(["trials (results)", "write", "compaction"],
+                   [[f"{s['trials']:,} ({s['results']:,})", f"{s['write_s']:.1f} s", f"{s['compact_s']:.1f} s"]
+                    for s in sizes])
+    return writes + "\n\nWarm query time (median of 5, fresh connection each):\n\n" + table(header, rows)
+
+
+def lake_mlflow() -> str | None:
+    sizes = load("lake-mlflow.json")
+    if not sizes:
+        return None
+    rows = []
+    for s in sizes:
+        rows.append([f"{s['trials']:,}", "log every trial", f"{s['tunelake_write_s']:.2f} s", f"{s['mlflow_write_s']:.1f} s",
+                     f"{s['mlflow_write_s'] / s['tunelake_write_s']:,.0f}x"])
+        for q, f in s["queries"].items():
+            rows.append([f"{s['trials']:,}", q, ms(f["tunelake"]["warm_s"]), ms(f["mlflow"]["warm_s"]),
+                         f"{f['ratio_warm']:,.1f}x"])
+    return table(["trials", "task", "tunelake", "MLflow (SQLite)", "MLflow / tunelake"], rows)
+
+
+def automl() -> str | None:
+    data = load("automl.json")
+    if not data:
+        return None
+    names = ["tunelake-warm", "tunelake-cold", "flaml"]
+    rows = [[d["dataset"], d["task"]] + [f"{d['scores'][n]:.4f} ({d['wall_s'][n]:.0f} s)" for n in names]
+            for d in data["datasets"]]
+    s = data["summary"]
+    rows.append(["**mean rank**", ""] + [f"**{s['mean_rank'][n]:.2f}**" for n in names])
+    w = s["warm_vs_flaml"]
+    return (table(["dataset", "task", "tunelake warm", "tunelake cold", "FLAML"], rows)
+            + f"\n\nWarm tunelake against FLAML: {w['wins']} wins, {w['ties']} ties, {w['losses']} losses "
+              f"({s['datasets']} datasets, {s['budget_s']:.0f} s each).")
+
+
+def metalearn() -> str | None:
+    data = load("metalearn/evaluate.json")
+    if not data:
+        return None
+    s = data["summary"]
+    rows = [[label] + [f"{v:.3f}" for v in s[key]] for label, key in
+            (("warm, median regret", "warm_median"), ("cold, median regret", "cold_median"),
+             ("warm, mean regret", "warm_mean"), ("cold, mean regret", "cold_mean"))]
+    return (table(["trials"] + [str(c) for c in s["checkpoints"]], rows)
+            + f"\n\n{s['datasets']} datasets; warm worse than cold after 5 trials on "
+              f"{s['warm_worse_than_cold_share']:.0%} of them.")
+
+
+def headline() -> str | None:
+    sizes, mlflow, over, auto, meta = (load("lake.json"), load("lake-mlflow.json"), load("overhead.json"),
+                                       load("automl.json"), load("metalearn/evaluate.json"))
+    lines = []
+    if over:
+        n = max(over["figures"], key=int)
+        f = over["figures"][n]
+        if "ray-tune" in f:
+            lines.append(f"- {f['ray-tune']['seconds'] / f['tunelake']['seconds']:.0f}x faster than Ray Tune's "
+                         f"defaults on {n} trivial trials")
+    if sizes:
+        big = sizes[-1]
+        worst = max(v["warm_s"] for v in big["after_compaction"].values())
+        lines.append(f"- every benchmark query under {worst * 1000:.0f} ms on a compacted lake of "
+                     f"{big['trials']:,} trials and {big['results']:,} results (2 cores)")
+    if mlflow:
+        top = mlflow[-1]
+        ratios = [q["ratio_warm"] for q in top["queries"].values()]
+        lines.append(f"- against MLflow's SQLite store at {top['trials']:,} runs: logging "
+                     f"{top['mlflow_write_s'] / top['tunelake_write_s']:,.0f}x faster, queries "
+                     f"{min(ratios):.1f}x to {max(ratios):,.0f}x faster")
+    if auto:
+        s = auto["summary"]
+        lines.append(f"- AutoML at equal budgets ({s['datasets']} datasets, {s['budget_s']:.0f} s): mean rank "
+                     f"warm {s['mean_rank']['tunelake-warm']:.2f}, cold {s['mean_rank']['tunelake-cold']:.2f}, "
+                     f"FLAML {s['mean_rank']['flaml']:.2f}")
+    if meta:
+        s = meta["summary"]
+        at = s["checkpoints"].index(5)
+        lines.append(f"- warm starts: mean regret after 5 trials {s['warm_mean'][at]:.3f} against "
+                     f"{s['cold_mean'][at]:.3f} cold ({s['datasets']} held-out datasets)")
+    return "\n".join(lines) if lines else None
+
+
+TABLES: dict[str, Callable[[], str | None]] = {
+    "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
+    "metalearn": metalearn,
+}
+
+
+def fill(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n).*?(\n<!-- /table -->)", re.S)
+    if not pattern.search(text):
+        print(f"no <!-- table:{name} --> marker; skipped", file=sys.stderr)
+        return text
+    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="store_true", help="run every benchmark first")
+    args = parser.parse_args()
+    if args.run:
+        for command in RUNS:
+            print("$ python " + " ".join(command), flush=True)
+            subprocess.run([sys.executable, *command], cwd=ROOT, check=True)
+    doc = DOC.read_text()
+    for name, make in TABLES.items():
+        body = make()
+        if body is not None:
+            doc = fill(doc, name, body)
+    DOC.write_text(doc)
+    line = headline()
+    if line is not None:
+        README.write_text(fill(README.read_text(), "headline", line))
+    print(f"wrote {DOC.relative_to(ROOT)} and the README's headline")
+
+
+if __name__ == "__main__":
+    main()
