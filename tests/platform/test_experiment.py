@@ -96,9 +96,11 @@ def test_misbehaving_trials_are_recorded_and_the_experiment_goes_on(ray_cluster,
           nometric) echo "all done, no numbers" ;;
           nan) echo score=nan ;;
           orphan) sleep 133 & echo score=2 ;;
+          inf) echo score=inf ;;
+          text) echo score=high ;;
         esac
         """})
-    behaviours = ["ok", "crash", "segv", "hang", "stubborn", "nometric", "nan", "orphan"]
+    behaviours = ["ok", "crash", "segv", "hang", "stubborn", "nometric", "nan", "orphan", "inf", "text"]
     doc = spec(repo, "sh trial.sh {b}", {"b": {"type": "grid", "values": behaviours}},
                optimizer={"trial_timeout_s": 3})
     result = tunelake.run(doc, lake=lake_uri)
@@ -114,6 +116,8 @@ def test_misbehaving_trials_are_recorded_and_the_experiment_goes_on(ray_cluster,
         "stubborn": ("failed", "timed out after 3s"),
         "nometric": ("failed", "no primary metric 'score' reported"),
         "nan": ("failed", "primary metric 'score' is nan"),
+        "inf": ("failed", "primary metric 'score' is inf"),
+        "text": ("failed", "no primary metric 'score' reported"),
     }
     for b, (status, reason) in expect.items():
         assert got[b]["status"] == status, (b, got[b])

@@ -104,3 +104,12 @@ def test_garbage_and_huge_output_do_not_break_parsing(tmp_path: Path):
     seen = events(proc, timeout=60)
     assert seen[-1] == Exited(0)
     assert Report({"ok": 1.0}) in seen
+
+
+def test_100_mb_of_stdout_is_read_through_and_the_log_is_capped(tmp_path: Path):
+    from tunelake.platform.process import MAX_LOG_BYTES
+
+    proc = start(tmp_path, "head -c 100000000 /dev/zero | tr '\\0' x | fold -w 1000; echo; echo done=1")
+    seen = events(proc, timeout=120)
+    assert seen[-1] == Exited(0) and Report({"done": 1.0}) in seen
+    assert MAX_LOG_BYTES <= proc.stdout_log.stat().st_size < MAX_LOG_BYTES + 2000
