@@ -69,3 +69,21 @@ def test_bad_automl_input_is_exit_2(tmp_path: Path, lake_uri, capsys):
     data.write_text("a,b\n1,2\n3,4\n")
     assert main(["automl", str(data), "--target", "nope", "--lake", lake_uri]) == 2
     assert "column 'nope' is not in d.csv" in capsys.readouterr().err
+
+
+def test_automl_reads_its_data_from_s3(ray_cluster, bucket, lake_uri, capsys):
+    import boto3
+
+    from tunelake.metalearn.dataset import fingerprint
+
+    local = DATASETS / "appendicitis.parquet"
+    boto3.client("s3").upload_file(str(local), bucket, "data/appendicitis.parquet")
+    uri = f"s3://{bucket}/data/appendicitis.parquet"
+    assert main(["automl", uri, "--target", "target", "--trials", "2", "--no-warm-start", "--lake", lake_uri,
+                 "--quiet"]) == 0
+    (exp,) = query(Lake(lake_uri), "SELECT dataset_id, spec, status FROM experiments").to_pylist()
+    assert exp["status"] == "completed" and json.loads(exp["spec"])["automl"]["data"] == uri
+    assert exp["dataset_id"] == fingerprint(local)  # the same bytes, wherever they live
+    capsys.readouterr()
+    assert main(["automl", f"s3://{bucket}/data/missing.parquet", "--target", "target", "--lake", lake_uri]) == 2
+    assert "could not be read" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from tunelake.metalearn.dataset import infer_task, register
+from tunelake.metalearn.dataset import describe, infer_task, record
 from tunelake.metalearn.features import FEATURE_SET, meta_features
 from tunelake.platform.spec import Dataset
 from tunelake.store.lake import Lake
@@ -56,9 +56,12 @@ def test_large_dataset_is_bounded_by_sampling():
 
 def test_registered_datasets_carry_their_meta_features(tmp_path: Path):
     lake = Lake(str(tmp_path / "lake"))
-    dataset_id = register(lake, Dataset(uri=str(DATASETS / "appendicitis.parquet"), target="target"))
-    again = register(lake, Dataset(uri=str(DATASETS / "appendicitis.parquet"), target="target"))
-    assert dataset_id == again and dataset_id.startswith("sha256:")
+    ids = []
+    for _ in range(2):
+        info = describe(Dataset(uri=str(DATASETS / "appendicitis.parquet"), target="target"))
+        record(lake, info)
+        ids.append(info.dataset_id)
+    assert ids[0] == ids[1] and ids[0].startswith("sha256:")
     (row,) = query(lake, "SELECT * FROM datasets").to_pylist()
     assert row["task"] == "classification" and row["feature_set"] == FEATURE_SET
     assert query(lake, "SELECT (meta_features->>'n_rows')::INT AS n FROM datasets").to_pylist() == [{"n": 106}]

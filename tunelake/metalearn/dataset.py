@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,33 @@ def fingerprint(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return "sha256:" + h.hexdigest()[:24]
+
+
+def local_copy(uri: str) -> Path:
+    """An ``s3://`` object as a local file, fetched once per object version (its ETag) into
+    the cache, so reading it again (meta-features, the search, the refit) costs nothing."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tunelake.platform.workspace import cache_root
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket or not key or key.endswith("/"):
+        raise UserInputError(f"dataset {uri!r}: name one object, as s3://bucket/path/data.parquet")
+    s3 = boto3.client("s3")
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        tag = hashlib.sha256(f"{uri}\0{head['ETag']}".encode()).hexdigest()[:16]
+        path = cache_root() / "datasets" / tag / posixpath.basename(key)
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            s3.download_file(bucket, key, str(tmp))
+            os.replace(tmp, path)
+    except (BotoCoreError, ClientError) as exc:
+        raise UserInputError(f"dataset {uri!r} could not be read ({exc}); check the key, the AWS credentials "
+                             "and AWS_ENDPOINT_URL") from None
+    return path
 
 
 def read_table(path: Path) -> pa.Table:
@@ -72,8 +101,9 @@ class DatasetInfo:
 
 def describe(dataset: Dataset, base_dir: Path | None = None,
              fields: tuple[str, str] = ("dataset.uri", "dataset.target")) -> DatasetInfo:
-    """Read ``dataset`` and describe it; ``fields`` name the inputs in error messages."""
-    path = Path(dataset.uri).expanduser()
+    """Read ``dataset`` (a local file or an ``s3://`` object) and describe it; ``fields`` name
+    the inputs in error messages."""
+    path = local_copy(dataset.uri) if dataset.uri.startswith("s3://") else Path(dataset.uri).expanduser()
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
     if not path.is_file():
@@ -112,8 +142,3 @@ def record(lake: Lake, info: DatasetInfo) -> None:
     }])
 
 
-def register(lake: Lake, dataset: Dataset, base_dir: Path | None = None) -> str:
-    """Describe ``dataset`` in the lake's ``datasets`` table; return its ``dataset_id``."""
-    info = describe(dataset, base_dir)
-    record(lake, info)
-    return info.dataset_id

@@ -57,6 +57,20 @@ def _vector(meta: dict[str, float]) -> list[float]:
     return [float(meta.get(f, 0.0)) for f in DISTANCE_FEATURES]
 
 
+def distances(meta: dict[str, float], others: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each earlier dataset's distance to ``meta``: Euclidean over meta-features standardized
+    across the datasets compared (so no feature wins by its units)."""
+    vectors = {d: _vector(m) for d, m in others.items()}
+    columns = list(zip(*vectors.values(), _vector(meta)))
+    stats = [(sum(c) / len(c), (sum((x - sum(c) / len(c)) ** 2 for x in c) / len(c)) ** 0.5 or 1.0) for c in columns]
+
+    def z(v: list[float]) -> list[float]:
+        return [(x - m) / s for x, (m, s) in zip(v, stats)]
+
+    target = z(_vector(meta))
+    return {d: math.dist(z(v), target) for d, v in vectors.items()}
+
+
 def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
               exclude: frozenset[str] = frozenset(), use_prior: bool = True) -> list[Proposal]:
     """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves datasets out."""
@@ -67,15 +81,7 @@ def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
     by_dataset: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_dataset.setdefault(r["dataset_id"], []).append(r)
-    vectors = {d: _vector(json.loads(rs[0]["meta_features"] or "{}")) for d, rs in by_dataset.items()}
-    columns = list(zip(*vectors.values(), _vector(meta)))
-    stats = [(sum(c) / len(c), (sum((x - sum(c) / len(c)) ** 2 for x in c) / len(c)) ** 0.5 or 1.0) for c in columns]
-
-    def z(v: list[float]) -> list[float]:
-        return [(x - m) / s for x, (m, s) in zip(v, stats)]
-
-    target = z(_vector(meta))
-    distance = {d: math.dist(z(v), target) for d, v in vectors.items()}
+    distance = distances(meta, {d: json.loads(rs[0]["meta_features"] or "{}") for d, rs in by_dataset.items()})
     nearest = sorted(distance, key=distance.get)[:NEIGHBOURS]
     candidates: list[Proposal] = []
     for d in nearest:

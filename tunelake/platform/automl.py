@@ -80,8 +80,13 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
                  "tl_reports": json.dumps(reports), "tl_duration_s": time.time() - started})
 
 
+def _where(data: str) -> str:
+    """``data`` as recorded: an ``s3://`` URI as given, a local path made absolute."""
+    return data if data.startswith("s3://") else str(Path(data).expanduser().resolve())
+
+
 def _describe(data: str, target: str) -> DatasetInfo:
-    return describe(Dataset(uri=str(Path(data).expanduser().resolve()), target=target), fields=("data", "--target"))
+    return describe(Dataset(uri=_where(data), target=target), fields=("data", "--target"))
 
 
 def _xy(info: DatasetInfo) -> tuple[Any, Any]:
@@ -131,7 +136,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     experiment_row = {
         "experiment_id": experiment_id, "name": f"automl-{Path(data).stem}", "primary_metric": metric, "mode": "max",
         "algorithm": "tpe", "scheduler": "fifo", "num_samples": trials, "dataset_id": dataset_id,
-        "spec": json.dumps({"automl": {"data": str(Path(data).resolve()), "target": target, "task": task,
+        "spec": json.dumps({"automl": {"data": _where(data), "target": target, "task": task,
                                        "metric": metric, "folds": folds, "warm_start": warm_start,
                                        "proposals": [p.config for p in proposals]}, "search": search}, default=str),
         "command": "tunelake automl", "code_source": "tunelake.metalearn.zoo", "created_at": utcnow(),

@@ -112,6 +112,7 @@ class Experiment:
         self.expected_commit: str | None = None
         self.replay: dict[str, dict[str, Any]] = {}
         self.evaluated: list[tuple[dict[str, Any], float]] = []
+        self.meta_points: list[dict[str, Any]] = []  # warm_start.meta: run these first
         self._created = created or utcnow()
 
     def _write(self, status: ExperimentStatus, **fields: Any) -> None:
@@ -162,14 +163,18 @@ class Experiment:
         return self._end(ExperimentStatus.COMPLETED if completed else ExperimentStatus.FAILED, error)
 
     def _prepare(self) -> None:
-        from tunelake.metalearn.dataset import register
+        from tunelake.metalearn.dataset import describe, record
 
-        from tunelake.platform.warmstart import earlier_results
+        from tunelake.platform.warmstart import earlier_results, meta_points
 
         self.store.check()
         self.evaluated = earlier_results(self.lake, self.spec)
         if self.spec.dataset is not None:
-            self.dataset_id = register(self.lake, self.spec.dataset, self.base_dir)
+            info = describe(self.spec.dataset, self.base_dir)
+            record(self.lake, info)
+            self.dataset_id = info.dataset_id
+            if self.spec.warm_start.meta:
+                self.meta_points = meta_points(self.lake, self.spec, info)
         source = code_source(self.spec.code_github, self.spec.code_ref, workspace.cache_root(), self.base_dir)
         self.snapshot = source.snapshot()
         if self.expected_commit and self.snapshot.commit != self.expected_commit:

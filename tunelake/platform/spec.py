@@ -318,6 +318,11 @@ class Spec(_Model):
             extra = sorted(set(point) - set(self.search))
             if extra:
                 problems.append(f"optimizer.points_to_evaluate.{i}: {', '.join(extra)} not in search")
+        if self.warm_start.meta and self.optimizer.algorithm is Algorithm.GRID:
+            problems.append("warm_start.meta: a grid runs every point anyway; use algorithm 'tpe' or 'random'")
+        if self.warm_start.meta and (self.dataset is None or self.dataset.target is None):
+            problems.append("warm_start.meta: needs dataset.uri and dataset.target, to find the earlier datasets "
+                            "nearest this one")
         return problems
 
     def trial_count(self) -> int:

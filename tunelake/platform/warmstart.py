@@ -1,4 +1,9 @@
-"""Warm starts from named earlier experiments: their results, told to the searcher.
+"""Warm starts from the lake, for any program's search space.
+
+Named earlier experiments (``warm_start.experiments``): their results are
+told to the searcher without running them again. The meta-model
+(``warm_start.meta``, with a dataset): the best configuration found on each
+of the earlier datasets nearest this one (by meta-features) runs first.
 
 Earlier trials are mapped onto this spec's search space by parameter name;
 a trial whose values do not fit (a name missing, a value outside a range or
@@ -11,6 +16,9 @@ import json
 from typing import Any
 
 from tunelake.errors import UserInputError
+from tunelake.metalearn.dataset import DatasetInfo
+from tunelake.metalearn.features import FEATURE_SET
+from tunelake.metalearn.recommend import distances
 from tunelake.platform.spec import Algorithm, Choice, Constant, Grid, Int, LogUniform, Param, Spec, Uniform
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
@@ -43,12 +51,47 @@ def earlier_results(lake: Lake, spec: Spec) -> list[tuple[dict[str, Any], float]
     if other:
         raise UserInputError(f"warm_start.experiments: {', '.join(other)} optimized another metric than "
                              f"{spec.primary_result_key!r}; their results cannot be compared")
-    sampled = {n: p for n, p in spec.search.items() if not isinstance(p, Constant)}
     rows = query(lake, "SELECT params, value FROM trials WHERE list_contains(?, experiment_id) "
                  "AND status = 'completed' AND isfinite(value)", [ids]).to_pylist()
     results = []
     for row in rows:
-        params = json.loads(row["params"])
-        if all(name in params and _fits(param, params[name]) for name, param in sampled.items()):
-            results.append(({name: params[name] for name in sampled}, float(row["value"])))
+        point = _fitting(spec, json.loads(row["params"]))
+        if point is not None:
+            results.append((point, float(row["value"])))
     return results
+
+
+def _fitting(spec: Spec, params: dict[str, Any]) -> dict[str, Any] | None:
+    """``params`` narrowed to this spec's sampled parameters, or ``None`` if they do not fit."""
+    sampled = {n: p for n, p in spec.search.items() if not isinstance(p, Constant)}
+    if all(name in params and _fits(param, params[name]) for name, param in sampled.items()):
+        return {name: params[name] for name in sampled}
+    return None
+
+
+def meta_points(lake: Lake, spec: Spec, dataset: DatasetInfo) -> list[dict[str, Any]]:
+    """The best fitting configuration of each of the ``warm_start.k`` earlier datasets nearest
+    ``dataset`` (same task and primary metric), nearest first."""
+    assert dataset.meta_features is not None
+    rows = query(lake, """
+        SELECT t.dataset_id, d.meta_features, t.params, t.value, e.mode
+        FROM trials t JOIN experiments e USING (experiment_id) JOIN datasets d ON d.dataset_id = t.dataset_id
+        WHERE t.status = 'completed' AND isfinite(t.value) AND e.primary_metric = ? AND d.task = ?
+          AND d.feature_set = ? AND t.dataset_id <> ?
+    """, [spec.primary_result_key, dataset.task, FEATURE_SET, dataset.dataset_id]).to_pylist()
+    best: dict[str, tuple[dict[str, Any], float, dict[str, float]]] = {}
+    for row in rows:
+        point = _fitting(spec, json.loads(row["params"]))
+        if point is None:
+            continue
+        score = row["value"] if row["mode"] == "max" else -row["value"]
+        if row["dataset_id"] not in best or score > best[row["dataset_id"]][1]:
+            best[row["dataset_id"]] = (point, score, json.loads(row["meta_features"] or "{}"))
+    if not best:
+        return []
+    distance = distances(dataset.meta_features, {d: meta for d, (_, _, meta) in best.items()})
+    points: list[dict[str, Any]] = []
+    for d in sorted(distance, key=distance.get)[:spec.warm_start.k]:
+        if best[d][0] not in points:
+            points.append(best[d][0])
+    return points
