@@ -19,6 +19,7 @@ Figures: trials/s, and overhead per trial over the bare pool. Medians over
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -78,7 +79,58 @@ def tunelake_run(n: int) -> None:
         assert result.counts == {"completed": n}, result.counts
 
 
+@contextlib.contextmanager
+def no_actor_reuse():  # type: ignore[no-untyped-def]
+    from tunelake.platform import driver
+
+    original = driver.TuneConfig
+    driver.TuneConfig = lambda **kw: original(**{**kw, "reuse_actors": False})  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        driver.TuneConfig = original  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def env(name: str, value: str):  # type: ignore[no-untyped-def]
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+
+
+@contextlib.contextmanager
+def flush_every_step():  # type: ignore[no-untyped-def]
+    from tunelake.platform.recorder import LakeRecorder
+
+    before = LakeRecorder.FLUSH_INTERVAL_S
+    LakeRecorder.FLUSH_INTERVAL_S = 0.0
+    try:
+        yield
+    finally:
+        LakeRecorder.FLUSH_INTERVAL_S = before
+
+
+def undoing(change):  # type: ignore[no-untyped-def]
+    """tunelake with one of its speed-ups undone: what that change buys is the difference."""
+    def run(n: int) -> None:
+        with change():
+            tunelake_run(n)
+    return run
+
+
 CONTENDERS = {"bare": bare, "optuna": optuna_study, "ray-tune": ray_tune, "tunelake": tunelake_run}
+ABLATIONS = {
+    "tunelake, a new actor per trial": undoing(no_actor_reuse),
+    "tunelake, Tune's CSV/JSON/TensorBoard loggers on": undoing(lambda: env("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")),
+    "tunelake, lake written every Tune step": undoing(flush_every_step),
+    "tunelake, Tune state saved every 10 s, not 2 s": undoing(lambda: env("TUNE_GLOBAL_CHECKPOINT_S", "10")),
+}
 
 
 def main() -> None:
@@ -86,15 +138,20 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="+", choices=sorted(CONTENDERS), help="run only these contenders")
+    parser.add_argument("--ablations", action="store_true",
+                        help="also run tunelake with each of its speed-ups undone, one at a time")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
+    if args.ablations:
+        CONTENDERS.update(ABLATIONS)
 
     import ray
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     os.environ.setdefault("TUNELAKE_CACHE", tempfile.mkdtemp(prefix="tunelake-bench-cache-"))
-    names = ["bare", *[c for c in (args.only or CONTENDERS) if c != "bare"]]
+    chosen = args.only or [c for c in CONTENDERS if c not in ABLATIONS]
+    names = ["bare", *[c for c in chosen if c != "bare"], *(ABLATIONS if args.ablations else [])]
     figures: dict[str, dict[str, dict[str, float]]] = {}
     for n in args.sizes:
         figures[str(n)] = {}
@@ -108,12 +165,12 @@ def main() -> None:
             figures[str(n)][name] = {"seconds": round(median, 3), "trials_per_s": round(n / median, 2)}
         floor = figures[str(n)]["bare"]["seconds"]
         print(f"\nN = {n} trials, 2 at a time (median of {args.repeats})")
-        print(f"{'contender':10s} {'seconds':>9s} {'trials/s':>9s} {'overhead/trial':>15s} {'x bare':>7s}")
+        print(f"{'contender':50s} {'seconds':>9s} {'trials/s':>9s} {'overhead/trial':>15s} {'x bare':>7s}")
         for name, fig in figures[str(n)].items():
             over = (fig["seconds"] - floor) / n * 1000
             fig["overhead_ms_per_trial"] = round(over, 2)
             fig["x_bare"] = round(fig["seconds"] / floor, 2)
-            print(f"{name:10s} {fig['seconds']:9.2f} {fig['trials_per_s']:9.1f} {over:12.1f} ms {fig['x_bare']:7.1f}",
+            print(f"{name:50s} {fig['seconds']:9.2f} {fig['trials_per_s']:9.1f} {over:12.1f} ms {fig['x_bare']:7.1f}",
                   flush=True)
     ray.shutdown()
     if args.out:

@@ -28,6 +28,8 @@ RUNS = [
     ["benchmarks/overhead.py", "--sizes", "50", "200", "--repeats", "1", "--out", "benchmarks/results/overhead.json"],
     ["benchmarks/overhead.py", "--sizes", "1000", "--repeats", "1", "--only", "tunelake", "optuna",
      "--out", "benchmarks/results/overhead-1000.json"],
+    ["benchmarks/overhead.py", "--sizes", "100", "--repeats", "1", "--only", "tunelake", "--ablations",
+     "--out", "benchmarks/results/overhead-ablations.json"],
     ["benchmarks/lake.py", "--sizes", "10000", "100000", "1000000", "--out", "benchmarks/results/lake.json"],
     ["benchmarks/lake_mlflow.py", "--sizes", "1000", "10000", "--out", "benchmarks/results/lake-mlflow.json"],
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--budget", "30", "--out", "benchmarks/results/automl.json"],
@@ -54,7 +56,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def overhead() -> str | None:
-    runs = [r for r in (load("overhead.json"), load("overhead-1000.json")) if r]
+    runs = [r for r in (load("overhead.json"), load("overhead-1000.json"), load("overhead-ablations.json")) if r]
     if not runs:
         return None
     rows = []
