@@ -77,3 +77,15 @@ def test_a_lake_that_stays_away_gets_the_rows_from_the_spool(tmp_path: Path, mon
     assert query(lake, "SELECT count(*) AS n FROM trials").to_pylist() == [{"n": 0}]
     assert spool.replay(tmp_path / "cache" / "spool", lake) == 3
     assert query(lake, "SELECT status, value FROM trials").to_pylist() == [{"status": "completed", "value": 0.5}]
+
+
+def test_trials_in_flight_when_the_search_ends_are_closed_as_stopped(tmp_path: Path):
+    lake = FlakyLake(str(tmp_path / "lake"))
+    recorder = _recorder(lake)
+    _complete(recorder, "t1", 0.5)
+    recorder.on_trial_start(0, [], _trial("t2"))  # a time budget ends the search here
+    recorder.close()
+    rows = query(lake, "SELECT trial_id, status, reason FROM trials ORDER BY 1").to_pylist()
+    assert rows == [{"trial_id": "t1", "status": "completed", "reason": None},
+                    {"trial_id": "t2", "status": "stopped",
+                     "reason": "the search ended while this trial ran (time budget or interrupt)"}]

@@ -21,7 +21,7 @@ from tunelake.cluster.connect import ray_session
 from tunelake.metalearn.dataset import fingerprint
 from tunelake.metalearn.prior import load_prior
 from tunelake.platform.automl import automl
-from tunelake.platform.bootstrap import corpus
+from tunelake.platform.bootstrap import corpus, seed_for
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -87,7 +87,7 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
             runs = {}
             for mode in ("cold", "warm"):
                 result = automl(str(path), "target", lake=lake.uri, trials=trials, warm_start=(mode == "warm"),
-                                exclude=held_out)
+                                exclude=held_out, seed=seed_for(ids[path]))
                 ordered = query(lake, "SELECT value FROM trials WHERE experiment_id = ? ORDER BY started_at",
                                 [result.experiment_id], result.experiment_id).to_pylist()
                 runs[mode] = [r["value"] if r["value"] is not None else float("nan") for r in ordered]

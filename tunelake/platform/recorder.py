@@ -32,6 +32,7 @@ from tunelake.store.lake import Lake, stamp, utcnow
 from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
 
 logger = logging.getLogger(__name__)
+UNFINISHED = "the search ended while this trial ran (time budget or interrupt)"
 
 
 @dataclass
@@ -85,6 +86,7 @@ class LakeRecorder(Callback):
         self._results: list[dict[str, Any]] = []
         self._final: dict[str, dict[str, Any]] = {}
         self._started: dict[str, float] = {}
+        self._open: dict[str, Any] = {}  # started, not yet ended: closed as stopped if the search ends first
         self._node: dict[str, str] = {}
         self._urgent = False
         self._last_flush = time.monotonic()
@@ -94,6 +96,7 @@ class LakeRecorder(Callback):
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._started[trial.trial_id] = time.time()
+        self._open[trial.trial_id] = trial
         self._trial_row(trial, TrialStatus.RUNNING, started_at=utcnow())
         self.tally.counts[TrialStatus.RUNNING.value] += 1
 
@@ -150,6 +153,7 @@ class LakeRecorder(Callback):
     def _finish(self, trial: Any, status: TrialStatus, value: float | None = None,
                 metrics: dict[str, float] | None = None, **fields: Any) -> None:
         started = self._started.get(trial.trial_id)
+        self._open.pop(trial.trial_id, None)
         now = time.time()
         self._trial_row(
             trial, status, value=value, metrics=_json(metrics or {}), finished_at=_ts(now),
@@ -220,11 +224,17 @@ class LakeRecorder(Callback):
         return True
 
     def close(self) -> None:
-        """Flush, waiting up to :attr:`PATIENCE_S` for an unreachable lake; then spool what is left.
+        """End the trials the search left in flight (a time budget or an interrupt ends it without
+        ending them), then flush, waiting up to :attr:`PATIENCE_S` for an unreachable lake; then
+        spool what is left.
 
         Raises :class:`LakeError` naming the spool, so the run ends with an
         error but no row is lost.
         """
+        for trial in list(self._open.values()):
+            last = trial.last_result or {}
+            self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
+                         reason=UNFINISHED, iterations=last.get("training_iteration"))
         deadline = time.monotonic() + self.PATIENCE_S
         while not self.flush():
             if time.monotonic() > deadline:
