@@ -169,11 +169,11 @@ TABLES: dict[str, Callable[[], str | None]] = {
 
 
 def fill(text: str, name: str, body: str) -> str:
-    pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n).*?(\n<!-- /table -->)", re.S)
+    pattern = re.compile(rf"(<!-- table:{re.escape(name)} -->\n)(?:(?!<!-- ).)*?(<!-- /table -->)", re.S)
     if not pattern.search(text):
         print(f"no <!-- table:{name} --> marker; skipped", file=sys.stderr)
         return text
-    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
 def main() -> None:
