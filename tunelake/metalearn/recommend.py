@@ -5,7 +5,8 @@ meta-features, the recommender finds the nearest earlier datasets of the
 same task (standardized meta-feature distance), scores each configuration
 tried there by its normalized score on its own dataset (1 = the best seen
 there, 0 = the worst) weighted by how near that dataset is, and proposes the
-best one per family first, so the proposals are diverse. A robust default
+best predicted first, at most two of a family, so the proposals are diverse
+without filling up with a weak family's best. A robust default
 (histogram gradient boosting with its defaults) is always among them, since a
 proposal learned from other data can lose to a plain default.
 """
@@ -27,6 +28,7 @@ DISTANCE_FEATURES = ("log_rows", "log_features", "ratio_categorical", "missing_r
                      "class_entropy", "skew_mean", "corr_mean", "mi_mean", "lm_stump", "lm_1nn", "lm_linear",
                      "lm_naive_bayes")
 NEIGHBOURS = 5
+MAX_PER_FAMILY = 2
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,11 @@ def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
                 "dataset": by_dataset[d][0]["name"], "distance": round(distance[d], 3), "score": r["value"]}]))
     candidates.sort(key=lambda p: -(p.predicted or 0))
     chosen: list[Proposal] = []
-    seen_families: set[str] = set()
-    for p in candidates:  # the best per family first: diverse proposals
-        if p.config["family"] not in seen_families and len(chosen) < k - 1:
+    per_family: dict[str, int] = {}
+    for p in candidates:  # the best predicted first, at most MAX_PER_FAMILY of a family: diverse, not weak
+        family = p.config["family"]
+        if len(chosen) < k - 1 and per_family.get(family, 0) < MAX_PER_FAMILY and p.config not in \
+                [c.config for c in chosen]:
             chosen.append(p)
-            seen_families.add(p.config["family"])
-    for p in candidates:
-        if len(chosen) >= k - 1:
-            break
-        if p not in chosen:
-            chosen.append(p)
+            per_family[family] = per_family.get(family, 0) + 1
     return [*chosen, hedge] if all(c.config != hedge.config for c in chosen) else chosen[:k]
