@@ -92,6 +92,11 @@ class LakeRecorder(Callback):
         self._last_flush = time.monotonic()
         self._failing_since: float | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its callbacks with the experiment state; live trials stay behind
+        # (a restored search gets a new recorder).
+        return {**self.__dict__, "_open": {}}
+
     # -- Tune hooks -------------------------------------------------------
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
