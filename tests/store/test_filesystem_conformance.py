@@ -76,8 +76,8 @@ def test_compaction_keeps_answers_while_readers_run(lake: Lake):
 def test_base_and_delta_files_give_one_latest_row_per_key(lake: Lake):
     """Every moment of a compaction, as readers see it: base alone, base + newer appends, an old and a
     new base side by side with the files they merged (compaction between its write and its deletes)."""
-    from tunelake.store.compact import latest_rows
     from tunelake.store.lake import BASE_PREFIX, next_version
+    from tunelake.store.query import latest_rows
     from tunelake.store.schema import TRIALS
 
     def latest() -> list:

@@ -19,12 +19,20 @@ from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
 
+def index_rows(directory: Path) -> list[dict[str, str]]:
+    """The corpus' ``index.csv`` (one row per dataset: file, n_rows, group, ...), or none."""
+    index = directory / "index.csv"
+    if not index.is_file():
+        return []
+    with open(index) as f:
+        return list(csv.DictReader(f))
+
+
 def corpus(directory: Path) -> list[Path]:
     """The corpus' Parquet files, smallest first (``index.csv`` order when there is one)."""
-    index = directory / "index.csv"
-    if index.is_file():
-        with open(index) as f:
-            rows = sorted(csv.DictReader(f), key=lambda r: int(r.get("n_rows") or 0))
+    rows = index_rows(directory)
+    if rows:
+        rows.sort(key=lambda r: int(r.get("n_rows") or 0))
         return [directory / r["file"] for r in rows if (directory / r["file"]).is_file()]
     files = sorted(directory.glob("*.parquet"), key=lambda p: p.stat().st_size)
     if not files:

@@ -10,7 +10,6 @@ the shipped prior keeps), 1 the worst score either search found.
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from tunelake.cluster.connect import ray_session
 from tunelake.metalearn.dataset import fingerprint
 from tunelake.metalearn.prior import load_prior
 from tunelake.platform.automl import automl
-from tunelake.platform.bootstrap import corpus, seed_for
+from tunelake.platform.bootstrap import corpus, index_rows, seed_for
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -33,22 +32,6 @@ class Curves:
     dataset: str
     warm: list[float]  # normalized regret after each checkpoint
     cold: list[float]
-
-
-def _groups(directory: Path) -> dict[str, str]:
-    index = directory / "index.csv"
-    if not index.is_file():
-        return {}
-    with open(index) as f:
-        return {r["file"]: r.get("group") or r["name"] for r in csv.DictReader(f)}
-
-
-def _sizes(directory: Path) -> dict[str, int]:
-    index = directory / "index.csv"
-    if not index.is_file():
-        return {}
-    with open(index) as f:
-        return {r["file"]: int(r.get("n_rows") or 0) for r in csv.DictReader(f)}
 
 
 def _best_so_far(values: list[float], n: int) -> float:
@@ -73,10 +56,11 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
              say: Callable[[str], None] = print, sample: int | None = None,
              max_rows: int | None = None) -> list[Curves]:
     lake = Lake(lake_uri)
-    sizes = _sizes(directory)
+    index = index_rows(directory)
+    sizes = {r["file"]: int(r.get("n_rows") or 0) for r in index}
+    groups = {r["file"]: r.get("group") or r["name"] for r in index}
     candidates = [p for p in corpus(directory) if max_rows is None or sizes.get(p.name, 0) <= max_rows]
     files = _choose(candidates, limit, sample)
-    groups = _groups(directory)
     ids = {p: fingerprint(p) for p in corpus(directory)}
     known = _prior_best()
     curves = []

@@ -126,9 +126,7 @@ class LakeRecorder(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         final = self._final.pop(trial.trial_id, None)
         if final is None:
-            last = trial.last_result or {}
-            self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
-                         reason=self.stop_reason, iterations=last.get("training_iteration"))
+            self._stopped(trial, self.stop_reason)
             return
         self._finish(
             trial,
@@ -154,6 +152,12 @@ class LakeRecorder(Callback):
         self._finish(trial, TrialStatus.FAILED, reason=redact(f"worker error: {text}"[:2000]))
 
     # -- rows -------------------------------------------------------------
+
+    def _stopped(self, trial: Any, reason: str) -> None:
+        """End ``trial`` as stopped before its own end, with what it last reported."""
+        last = trial.last_result or {}
+        self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
+                     reason=reason, iterations=last.get("training_iteration"))
 
     def _finish(self, trial: Any, status: TrialStatus, value: float | None = None,
                 metrics: dict[str, float] | None = None, **fields: Any) -> None:
@@ -237,16 +241,15 @@ class LakeRecorder(Callback):
         error but no row is lost.
         """
         for trial in list(self._open.values()):
-            last = trial.last_result or {}
-            self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
-                         reason=UNFINISHED, iterations=last.get("training_iteration"))
+            self._stopped(trial, UNFINISHED)
         deadline = time.monotonic() + self.PATIENCE_S
         while not self.flush():
             if time.monotonic() > deadline:
-                where = spool.spool_dir(cache_root() / "spool", self.lake.uri)
+                root = cache_root() / "spool"
                 for table, rows in ((RESULTS, self._results), (TRIALS, self._trials)):
                     if rows:
-                        spool.keep(cache_root() / "spool", self.lake.uri, table, rows)
+                        spool.keep(root, self.lake.uri, table, rows)
+                where = spool.spool_dir(root, self.lake.uri)
                 rows_kept = len(self._results) + len(self._trials)
                 self._results, self._trials = [], []
                 raise LakeError(

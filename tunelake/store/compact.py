@@ -16,15 +16,14 @@ it when many small files have piled up, one compaction at a time per lake.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 import pyarrow.dataset as ds
 
 from tunelake.store.lake import BASE_PREFIX, Lake, next_version
-from tunelake.store.schema import TABLES, Table
+from tunelake.store.query import latest_rows
+from tunelake.store.schema import TABLES
 
 ROW_GROUP_ROWS = 64 * 1024
 """Small enough that a filter on one experiment skips most of a large base by its statistics."""
@@ -37,29 +36,13 @@ class Compaction:
     rows: int
 
 
-def latest_rows(table: Table, data: ds.Dataset) -> pa.Table:
-    """The latest version of each key, ordered by key."""
-    keys = ", ".join(table.key)
-    con = duckdb.connect(":memory:")
-    try:
-        con.register("rows", data)
-        return con.sql(
-            f"SELECT * FROM rows QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1 "
-            f"ORDER BY {keys}"
-        ).to_arrow_table()
-    finally:
-        con.close()
-
-
 def compact(lake: Lake, tables: list[str] | None = None) -> list[Compaction]:
     """Rewrite every table of ``tables`` (default: all) that holds more than its one base file."""
     done = []
     for name in tables or list(TABLES):
         table = TABLES[name]
         files = lake.files(table)
-        lone_base = len(files) == 1 and posixpath.dirname(files[0]) == lake.fs.path(name) \
-            and posixpath.basename(files[0]).startswith(BASE_PREFIX)
-        if not files or lone_base:
+        if not files or (len(files) == 1 and lake.is_base(table, files[0])):
             continue
         try:
             merged = latest_rows(table, ds.dataset(files, schema=table.schema, format="parquet",

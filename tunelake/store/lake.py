@@ -8,6 +8,7 @@ each key, so they never block writers and compaction can run beside both.
 from __future__ import annotations
 
 import json
+import posixpath
 import threading
 import time
 from collections import defaultdict
@@ -21,7 +22,7 @@ from tunelake.store.filesystem import LakeFileSystem, open_filesystem
 from tunelake.store.schema import SCHEMA_VERSION, TABLES, Table
 
 BASE_PREFIX = "base-"
-"""Names the one file per folder that compaction writes (see :mod:`tunelake.store.query`)."""
+"""Names the file per table that compaction writes at the table's root (see :mod:`tunelake.store.query`)."""
 
 _clock_lock = threading.Lock()
 _last_version = 0
@@ -74,14 +75,8 @@ class Lake:
     def append(self, table: str | Table, rows: Iterable[dict[str, Any]]) -> list[str]:
         """Append ``rows`` (missing columns are null); one new file per partition."""
         spec = TABLES[table] if isinstance(table, str) else table
-        rows = [stamp(r) for r in rows]
-        if not rows:
-            return []
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
-            groups[partition_dir(spec, row)].append(row)
         written = []
-        for folder, group in groups.items():
+        for folder, group in stamped_by_partition(spec, rows).items():
             arrow = pa.Table.from_pylist(group, schema=spec.schema)
             written.append(self.fs.write_table(folder, arrow))
         return written
@@ -116,6 +111,11 @@ class Lake:
         folder = spec.name if partition is None else partition_dir(spec, {spec.partition: partition})
         return self.fs.list_parquet(folder)
 
+    def is_base(self, table: Table, path: str) -> bool:
+        """Whether ``path`` is a base file of ``table``: written by compaction, at the table's root."""
+        return posixpath.dirname(path) == self.fs.path(table.name) and \
+            posixpath.basename(path).startswith(BASE_PREFIX)
+
 
 def stamp(row: dict[str, Any]) -> dict[str, Any]:
     """The row with its bookkeeping columns; a row stamped once keeps its version."""
@@ -124,6 +124,15 @@ def stamp(row: dict[str, Any]) -> dict[str, Any]:
     out.setdefault("version", next_version())
     out.setdefault("schema_version", SCHEMA_VERSION)
     return out
+
+
+def stamped_by_partition(spec: Table, rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``rows``, stamped, grouped by the partition folder each belongs in."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        stamped = stamp(row)
+        groups[partition_dir(spec, stamped)].append(stamped)
+    return groups
 
 
 def partition_dir(spec: Table, row: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from tunelake.errors import QueryError
-from tunelake.store.lake import BASE_PREFIX, Lake
+from tunelake.store.lake import Lake
 from tunelake.store.schema import TABLES, Table
 
 T = TypeVar("T")
@@ -52,8 +52,7 @@ def _listing(lake: Lake, experiment_id: str | None, tables: list[Table] | None =
     listing = {}
     for t in TABLES.values() if tables is None else tables:
         if experiment_id is not None and t.partition == "experiment_id":
-            root = [f for f in lake.fs.list_parquet(t.name, recursive=False)
-                    if posixpath.basename(f).startswith(BASE_PREFIX)]
+            root = [f for f in lake.fs.list_parquet(t.name, recursive=False) if lake.is_base(t, f)]
             listing[t.name] = root + lake.files(t, experiment_id)
         else:
             listing[t.name] = lake.files(t)
@@ -66,8 +65,7 @@ def split_base(lake: Lake, table: Table, files: list[str]) -> tuple[list[str], l
     An older base is briefly beside a newer one while compaction runs; it is
     read as delta, where the newer base outdates each of its rows.
     """
-    root = lake.fs.path(table.name)
-    bases = [f for f in files if posixpath.dirname(f) == root and posixpath.basename(f).startswith(BASE_PREFIX)]
+    bases = [f for f in files if lake.is_base(table, f)]
     if not bases:
         return [], files
     base = max(bases, key=posixpath.basename)
@@ -129,6 +127,20 @@ def _delta_partitions(lake: Lake, table: Table, delta: list[str]) -> list[str] |
     return sorted(values)
 
 
+def _newest_per_key(table: Table) -> str:
+    return f"QUALIFY row_number() OVER (PARTITION BY {', '.join(table.key)} ORDER BY version DESC) = 1"
+
+
+def latest_rows(table: Table, data: ds.Dataset) -> pa.Table:
+    """The latest version of each key in ``data``, ordered by key (what compaction keeps)."""
+    con = _cursor()
+    try:
+        con.register("rows", data)
+        return con.sql(f"SELECT * FROM rows {_newest_per_key(table)} ORDER BY {', '.join(table.key)}").to_arrow_table()
+    finally:
+        con.close()
+
+
 def _latest_view(table: Table, has_base: bool, has_delta: bool, delta_partitions: list[str] | None) -> str:
     """The view of latest rows, in the cheapest shape the files allow: a compacted table is its
     base as is; a table never compacted is one window over its delta; only a mix needs joins,
@@ -138,8 +150,7 @@ def _latest_view(table: Table, has_base: bool, has_delta: bool, delta_partitions
     if not has_delta:
         return f"CREATE TEMP VIEW {t} AS SELECT * FROM {t}_base"
     if not has_base:
-        return (f"CREATE TEMP VIEW {t} AS SELECT * FROM {t}_delta "
-                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1")
+        return f"CREATE TEMP VIEW {t} AS SELECT * FROM {t}_delta {_newest_per_key(table)}"
 
     def on(a: str, b: str) -> str:
         return " AND ".join(f"{a}.{k} = {b}.{k}" for k in table.key)
@@ -151,8 +162,7 @@ def _latest_view(table: Table, has_base: bool, has_delta: bool, delta_partitions
         touched = f"WHERE {table.partition} IN ({quoted})"
     return f"""
         CREATE TEMP VIEW {t} AS
-        WITH d AS (SELECT * FROM {t}_delta
-                   QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY version DESC) = 1),
+        WITH d AS (SELECT * FROM {t}_delta {_newest_per_key(table)}),
              overlap AS (SELECT {keys}, version FROM (SELECT * FROM {t}_base {touched}) SEMI JOIN d USING ({keys})),
              base_lost AS (SELECT {pick} FROM overlap b JOIN d ON {on("b", "d")} WHERE d.version > b.version),
              delta_lost AS (SELECT {pick} FROM overlap b JOIN d ON {on("b", "d")} WHERE b.version >= d.version)

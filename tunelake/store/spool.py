@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tunelake.errors import LakeError
-from tunelake.store.lake import Lake, partition_dir, stamp
+from tunelake.store.lake import Lake, stamped_by_partition
 from tunelake.store.schema import TABLES, Table
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,7 @@ def keep(root: Path, lake_uri: str, table: str | Table, rows: list[dict[str, Any
     folder = spool_dir(root, lake_uri)
     (folder / spec.name).mkdir(parents=True, exist_ok=True)
     (folder / "lake.txt").write_text(lake_uri)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in (stamp(r) for r in rows):
-        groups.setdefault(partition_dir(spec, row), []).append(row)
-    for group in groups.values():
+    for group in stamped_by_partition(spec, rows).values():
         tmp = folder / spec.name / f".{uuid.uuid4().hex}.tmp"
         pq.write_table(pa.Table.from_pylist(group, schema=spec.schema), tmp)
         os.replace(tmp, tmp.with_name(f"part-{uuid.uuid4().hex}.parquet"))
