@@ -245,6 +245,18 @@ def test_searchers_random_seeded_and_tpe_points(ray_cluster, lake_uri, tmp_path)
     assert all(0 <= json.loads(p)["b"] <= 2 for p in result.trials["params"])
 
 
+def test_tpe_runs_as_many_trials_at_once_as_the_cluster_holds(ray_cluster, lake_uri, tmp_path):
+    # Tune keeps one TPE trial pending at a time unless told a limit; without one these ran one by one.
+    repo = write_repo(tmp_path / "repo", {"f.sh": "sleep 2; echo score=$1"})
+    doc = spec(repo, "sh f.sh {x}", {"x": {"type": "uniform", "low": 0, "high": 1}},
+               optimizer={"algorithm": "tpe", "num_samples": 4, "seed": 0, "max_concurrent_trials": None})
+    del doc["optimizer"]["max_concurrent_trials"]
+    result = tunelake.run(doc, lake=lake_uri)
+    spans = sorted(zip(result.trials["started_at"], result.trials["finished_at"]))
+    assert len(spans) == 4 and all(s and f for s, f in spans)
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+
+
 def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
     repo = write_repo(tmp_path / "repo", {"slow.sh": "sleep 151 & sleep 0.7; echo score=$1"})
     path = tmp_path / "spec.json"

@@ -1,8 +1,11 @@
 """The AutoML search space: scikit-learn pipelines, one family ("architecture") each.
 
-A configuration is a flat dict: ``family`` picks the estimator, and only the
-``<family>__<name>`` keys of that family matter (the others are ignored), so
-one Tune search space holds every family's conditional hyperparameters.
+A configuration is a flat dict: ``family`` picks the estimator and the
+``<family>__<name>`` keys hold that family's hyperparameters, so one
+conditional search space (the family first, then its own parameters) holds
+the whole zoo, and a search can start from any family's configuration.
+Parameters added to a family take defaults equal to what the estimator did
+without them, so configurations learned before still mean the same model.
 Preprocessing lives inside each pipeline: median/most-frequent imputation,
 one-hot encoding of categoricals (rare levels grouped, so a column with
 hundreds of levels stays small), and scaling for the families that need it.
@@ -41,9 +44,9 @@ def _hgb(task: str, p: dict[str, Any], seed: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-    return cls(learning_rate=p["learning_rate"], max_leaf_nodes=int(p["max_leaf_nodes"]),
+    return cls(learning_rate=p["learning_rate"], max_iter=int(p["max_iter"]), max_leaf_nodes=int(p["max_leaf_nodes"]),
                min_samples_leaf=int(p["min_samples_leaf"]), l2_regularization=p["l2_regularization"],
-               random_state=seed)
+               max_features=p["max_features"], random_state=seed)
 
 
 def _forest(extra: bool) -> Callable[[str, dict[str, Any], int], Any]:
@@ -87,9 +90,12 @@ def _mlp(task: str, p: dict[str, Any], seed: int) -> Any:
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in [
-    Family("hgb", {"learning_rate": Param("loguniform", 0.01, 0.3), "max_leaf_nodes": Param("logint", 8, 128),
-                   "min_samples_leaf": Param("logint", 2, 100), "l2_regularization": Param("loguniform", 1e-6, 1.0)},
-           {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6},
+    # A few large steps (learning rate near 1, tens of iterations) or many small ones: both ends win somewhere.
+    Family("hgb", {"learning_rate": Param("loguniform", 0.01, 1.0), "max_iter": Param("logint", 10, 1000),
+                   "max_leaf_nodes": Param("logint", 4, 256), "min_samples_leaf": Param("logint", 2, 200),
+                   "l2_regularization": Param("loguniform", 1e-6, 1.0), "max_features": Param("uniform", 0.2, 1.0)},
+           {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20,
+            "l2_regularization": 1e-6, "max_features": 1.0},
            False, _hgb),
     Family("rf", {"n_estimators": Param("int", 50, 300), "max_features": Param("uniform", 0.1, 1.0),
                   "min_samples_leaf": Param("logint", 1, 20)},
@@ -119,12 +125,8 @@ def families_for(n_rows: int) -> list[str]:
 
 
 def default_config(family: str = DEFAULT_FAMILY) -> dict[str, Any]:
-    """A family's defaults as a full flat configuration (the hedge every warm start includes)."""
-    config: dict[str, Any] = {"family": family}
-    for fam in FAMILIES.values():
-        for name, value in fam.default.items():
-            config[key(fam.name, name)] = value
-    return config
+    """A family's defaults as a flat configuration (the hedge every warm start includes)."""
+    return {"family": family, **{key(family, name): value for name, value in FAMILIES[family].default.items()}}
 
 
 def active(config: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +137,8 @@ def active(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def complete(partial: dict[str, Any]) -> dict[str, Any] | None:
-    """A full flat configuration from an active one (``family`` + its names); ``None`` if it does not fit."""
+    """A flat configuration from an active one (``family`` + its names, defaults for the rest); ``None`` if it
+    does not fit."""
     family = partial.get("family")
     if family not in FAMILIES:
         return None

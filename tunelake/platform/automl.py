@@ -8,13 +8,15 @@ is refit on all the data and stored through the lake's model store.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import pickle
 import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ray import tune
 
@@ -27,6 +29,7 @@ from tunelake.platform.experiment import Result, new_experiment_id, use_tune_env
 from tunelake.platform.modelstore import model_store
 from tunelake.platform.progress import ProgressDisplay
 from tunelake.platform.recorder import LakeRecorder, Tally
+from tunelake.platform.search import concurrency
 from tunelake.platform.spec import Dataset, ModelStorage
 from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome, node_name
 from tunelake.store import query
@@ -34,22 +37,55 @@ from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus
 
 DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
+TEARDOWN_S = 2.0  # Tune's time to stop in-flight trials and shut the search down (about 1.8 s on 2 cores)
 
 
-def zoo_space(families: list[str]) -> dict[str, Any]:
-    """The zoo as one flat Tune space (``family`` + every family's namespaced hyperparameters)."""
-    samplers = {
-        "uniform": lambda p: tune.uniform(p.low, p.high),
-        "loguniform": lambda p: tune.loguniform(p.low, p.high),
-        "int": lambda p: tune.randint(int(p.low), int(p.high) + 1),
-        "logint": lambda p: tune.lograndint(int(p.low), int(p.high) + 1),
-        "choice": lambda p: tune.choice(list(p.values)),
-    }
-    space: dict[str, Any] = {"family": tune.choice(families)}
-    for family in zoo.FAMILIES.values():
-        for name, param in family.params.items():
-            space[zoo.key(family.name, name)] = samplers[param.kind](param)
-    return space
+def zoo_space(families: list[str]) -> Callable[[Any], None]:
+    """The zoo as one conditional Optuna space: the family first, then only that family's parameters.
+
+    Conditional, so TPE models each hyperparameter on the trials that used it,
+    not on trials of other families where it meant nothing. A partial of a
+    module function, because Tune pickles the searcher with its space.
+    """
+    return functools.partial(_suggest, tuple(families))
+
+
+def _suggest(families: tuple[str, ...], trial: Any) -> None:
+    family = trial.suggest_categorical("family", list(families))
+    for name, p in zoo.FAMILIES[family].params.items():
+        name = zoo.key(family, name)
+        if p.kind == "choice":
+            trial.suggest_categorical(name, list(p.values))
+        elif p.kind in ("int", "logint"):
+            trial.suggest_int(name, int(p.low), int(p.high), log=p.kind == "logint")
+        else:
+            trial.suggest_float(name, p.low, p.high, log=p.kind == "loguniform")
+
+
+class Deadline(tune.Stopper):
+    """Ends the search in time to refit the best pipeline before the budget runs out.
+
+    The budget is the user's whole wall clock (meta-features, search, refit),
+    so the search stops when what is left would only cover the refit, which
+    is estimated from the best trial's cross-validation time: k fits on
+    (k-1)/k of the rows take about as long as k-1 fits on all of them.
+    """
+
+    def __init__(self, deadline: float, folds: int) -> None:
+        self.deadline = deadline
+        self.folds = folds
+        self.best = -math.inf
+        self.refit_s = 0.0
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        value = result.get(OBJECTIVE)
+        if value is not None and value > self.best:
+            self.best = value
+            self.refit_s = float(result.get("tl_duration_s", 0.0)) / max(1, self.folds - 1)
+        return False
+
+    def stop_all(self) -> bool:
+        return time.time() + self.refit_s + TEARDOWN_S >= self.deadline
 
 
 def _folds(task: str, folds: int, seed: int) -> Any:
@@ -78,6 +114,11 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
     tune.report({**base, OBJECTIVE: value, "tl_outcome": Outcome.COMPLETED,
                  "tl_metrics": {metric: value, f"{metric}_std": float(scores.std())},
                  "tl_reports": json.dumps(reports), "tl_duration_s": time.time() - started})
+
+
+def _unique(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The points in order, each once (the hedge may also be among the proposals)."""
+    return list({json.dumps(p, sort_keys=True, default=str): p for p in points}.values())
 
 
 def _where(data: str) -> str:
@@ -111,6 +152,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
            address: str | None = None, progress: bool = False, experiment_id: str | None = None,
            exclude: frozenset[str] = frozenset()) -> Result:
     """Search the zoo on ``data``; ``exclude`` keeps those datasets' history out of the warm start."""
+    started = time.time()
     from sklearn.metrics import get_scorer
 
     the_lake = Lake(lake)
@@ -129,7 +171,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     families = zoo.families_for(len(x))
     proposals = recommend(the_lake, meta, task, k, exclude=exclude) if warm_start \
         else [Proposal(zoo.active(zoo.default_config()), None)]
-    points = [c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families]
+    points = _unique([c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families])
+    stop = Deadline(started + time_budget_s, folds) if time_budget_s else None
     experiment_id = experiment_id or new_experiment_id(f"automl-{Path(data).stem}")
     store = model_store(ModelStorage(), the_lake.uri, the_lake.fs.local_path())
     search = {"family": families, **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
@@ -159,12 +202,13 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     with ray_session(address):
         trainable = tune.with_parameters(automl_trial, data=(x, y), task=task, metric=metric, folds=folds, seed=seed)
         tuner = tune.Tuner(
-            trainable, param_space=zoo_space(families),
+            trainable,
             tune_config=tune.TuneConfig(
-                metric=OBJECTIVE, mode="max", num_samples=trials, time_budget_s=time_budget_s, reuse_actors=True,
-                search_alg=OptunaSearch(points_to_evaluate=points or None, sampler=TPESampler(seed=seed))),
+                num_samples=trials, reuse_actors=True, max_concurrent_trials=concurrency(None),
+                search_alg=OptunaSearch(zoo_space(families), metric=OBJECTIVE, mode="max",
+                                        points_to_evaluate=points or None, sampler=TPESampler(seed=seed))),
             run_config=tune.RunConfig(name=experiment_id, storage_path=tempfile.mkdtemp(prefix="tunelake-tune-"),
-                                      verbose=0, callbacks=callbacks),
+                                      verbose=0, callbacks=callbacks, stop=stop),
         )
         try:
             tuner.fit()

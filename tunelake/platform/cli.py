@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("data")
     p.add_argument("--target", required=True, help="the column to predict")
     p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--time-budget", type=float, help="seconds for the whole search")
+    p.add_argument("--time-budget", type=float,
+                   help="seconds of wall clock for all of it: meta-features, search, refit of the best model")
     p.add_argument("--metric", help="a scikit-learn scorer (default: accuracy or r2)")
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")

@@ -17,9 +17,9 @@ from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
 from tunelake.platform import workspace
 from tunelake.platform.progress import ProgressDisplay
 from tunelake.platform.recorder import LakeRecorder, Tally
-from tunelake.platform.search import make_scheduler, make_searcher
+from tunelake.platform.search import concurrency, make_scheduler, make_searcher
 from tunelake.platform.space import param_space
-from tunelake.platform.spec import SchedulerKind
+from tunelake.platform.spec import Algorithm, SchedulerKind
 from tunelake.platform.trainable import OBJECTIVE, CommandTrainable, TrialContext
 
 if TYPE_CHECKING:
@@ -117,7 +117,9 @@ def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], 
                                      experiment.evaluated),
             scheduler=make_scheduler(opt),
             num_samples=opt.samples(),
-            max_concurrent_trials=opt.max_concurrent_trials,
+            max_concurrent_trials=concurrency(opt.max_concurrent_trials, spec.resources.cpus_per_trial,
+                                              spec.resources.gpus_per_trial) if opt.algorithm is Algorithm.TPE
+            else opt.max_concurrent_trials,
             time_budget_s=opt.time_budget_s,
             reuse_actors=True,
         ),

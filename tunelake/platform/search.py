@@ -53,6 +53,26 @@ def make_searcher(
     return BasicVariantGenerator(points_to_evaluate=points or None, random_state=optimizer.seed)
 
 
+def concurrency(optimizer_limit: int | None, cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> int:
+    """How many trials may run at once: the spec's limit, else as many as the cluster holds now.
+
+    Tune lets a searcher other than its random/grid generator keep only one
+    trial pending at a time unless a limit is set, which on a small cluster
+    runs TPE's trials almost one after another; random and grid search
+    queue every trial and need no limit. An autoscaling cluster that grows
+    later should set ``optimizer.max_concurrent_trials`` itself.
+    """
+    if optimizer_limit is not None:
+        return optimizer_limit
+    import ray
+
+    have = ray.cluster_resources()
+    fits = have.get("CPU", 1.0) / cpus_per_trial
+    if gpus_per_trial:
+        fits = min(fits, have.get("GPU", 0.0) / gpus_per_trial)
+    return max(1, int(fits))
+
+
 def make_scheduler(optimizer: Optimizer) -> TrialScheduler:
     """The trial scheduler; ``training_iteration`` (one per report) is its clock."""
     if optimizer.scheduler is SchedulerKind.ASHA:
