@@ -11,6 +11,7 @@ import pytest
 
 from tests.metalearn.test_features import DATASETS, INDEX
 from tunelake.metalearn import zoo
+from tunelake.platform.automl import STOPPED
 from tunelake.platform.cli import main
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
@@ -30,6 +31,15 @@ def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: 
     assert len(experiments) == 2 and all(e["status"] == "completed" and e["dataset_id"] for e in experiments)
     trials = query(lake, "SELECT params, value, model_uri, status FROM trials").to_pylist()
     assert len(trials) == 12 and all(json.loads(t["params"])["family"] in zoo.FAMILIES for t in trials)
+    # every fold lands as a result as it ends; ASHA may stop a trial after its first folds
+    folds = query(lake, "SELECT t.trial_id, any_value(t.status) AS status, any_value(t.reason) AS reason, "
+                  "any_value(t.iterations) AS iterations, count(r.step) AS steps FROM trials t "
+                  "LEFT JOIN results r USING (experiment_id, trial_id) GROUP BY t.trial_id").to_pylist()
+    for t in folds:
+        if t["status"] == "completed":
+            assert t["steps"] == t["iterations"] == 3, t
+        else:
+            assert t["status"] == "stopped" and t["reason"] == STOPPED and t["steps"] == t["iterations"] < 3, t
     best_models = [t["model_uri"] for t in trials if t["model_uri"]]
     assert len(best_models) == 2
     (uri,) = [r["model_uri"] for r in query(

@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="a scikit-learn scorer (default: accuracy or r2)")
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")
+    p.add_argument("--no-early-stop", action="store_true",
+                   help="run every fold of every configuration (by default ASHA stops the worse half after one fold)")
     p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
     _run_options(p)
 
@@ -256,7 +258,7 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
         raise UserInputError("--trials must be at least 1 and --folds at least 2")
     result = automl(args.data, args.target, lake=args.lake, trials=args.trials, time_budget_s=args.time_budget,
                     metric=args.metric, folds=args.folds, warm_start=not args.no_warm_start, address=args.address,
-                    progress=not args.quiet, experiment_id=args.experiment_id)
+                    progress=not args.quiet, experiment_id=args.experiment_id, early_stop=not args.no_early_stop)
     board = Table(title=f"leaderboard ({result.experiment_id})", title_justify="left")
     for name in ("rank", "trial", "status", "score", "configuration"):
         board.add_column(name, overflow="fold")
