@@ -13,7 +13,7 @@ default metric of both systems). tunelake warm may learn from the shipped
 prior but never from the held-out dataset's group; cold starts from the
 robust default. Ray starts once, before any timing. Reported: test scores,
 mean rank (1 = best of three, ties share), wins/ties/losses of warm tunelake
-against FLAML, and each contender's real wall time.
+against FLAML, and each contender's real wall time and how many configurations it tried.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def xy(frame: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def run_tunelake(train: Path, test: pd.DataFrame, task: str, budget: float, warm: bool, lake: Lake,
-                 held_out: frozenset[str]) -> float:
+                 held_out: frozenset[str]) -> tuple[float, int]:
     result = automl(str(train), "target", lake=lake.uri, trials=10_000, time_budget_s=budget, warm_start=warm,
                     exclude=held_out)
     (row,) = query(lake, "SELECT model_uri FROM trials WHERE experiment_id = ? AND trial_id = ?",
@@ -77,10 +77,10 @@ def run_tunelake(train: Path, test: pd.DataFrame, task: str, budget: float, warm
     with open(Path(row["model_uri"]) / "model.pkl", "rb") as f:
         model = pickle.load(f)
     x, y = xy(test, task)
-    return score(task, y, model.predict(x))
+    return score(task, y, model.predict(x)), len(result.trials)
 
 
-def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float) -> float:
+def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float) -> tuple[float, int]:
     from flaml import AutoML
 
     x, y = xy(pd.read_parquet(train), task)
@@ -88,7 +88,8 @@ def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float) -> floa
     model.fit(x, y, task=task, time_budget=budget, metric="accuracy" if task == "classification" else "r2",
               seed=0, n_jobs=2, verbose=0)
     tx, ty = xy(test, task)
-    return score(task, ty, model.predict(tx))
+    # every configuration FLAML fitted (its config_history keeps only the improvements)
+    return score(task, ty, model.predict(tx)), sum(model._iter_per_learner.values())
 
 
 def ranks(scores: dict[str, float]) -> dict[str, float]:
@@ -123,7 +124,7 @@ def main() -> None:
             held_out = frozenset(d for d, g in groups.items() if g == group)
             train, test = split(path, task, workdir)
             held_out |= {fingerprint(train)}
-            scores, walls = {}, {}
+            scores, walls, tried = {}, {}, {}
             contenders = {
                 "tunelake-warm": lambda: run_tunelake(train, test, task, args.budget, True, lake, held_out),
                 "tunelake-cold": lambda: run_tunelake(train, test, task, args.budget, False, lake, held_out),
@@ -131,10 +132,11 @@ def main() -> None:
             }
             for name, run in contenders.items():
                 start = time.perf_counter()
-                scores[name] = round(run(), 4)
+                value, tried[name] = run()
+                scores[name] = round(value, 4)
                 walls[name] = round(time.perf_counter() - start, 1)
             rows.append({"dataset": path.stem, "task": task, "scores": scores, "wall_s": walls,
-                         "ranks": ranks(scores)})
+                         "configurations": tried, "ranks": ranks(scores)})
             print(f"{path.stem:40s} {task:14s} " + "  ".join(f"{n} {s:.4f} ({walls[n]:.0f}s)"
                                                           for n, s in scores.items()), flush=True)
     names = ["tunelake-warm", "tunelake-cold", "flaml"]

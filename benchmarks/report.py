@@ -1,7 +1,7 @@
 """Rewrite the tables of ``docs/benchmarks.md`` (and the README's headline) from the JSON results.
 
     python benchmarks/report.py          # tables from benchmarks/results/*.json
-    python benchmarks/report.py --run    # run every benchmark first (about an hour on 2 cores)
+    python benchmarks/report.py --run    # run every benchmark first (about two hours on 2 cores)
 
 Each table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->`` in
 the document; the prose around it is kept. A table whose JSON is missing is
@@ -32,6 +32,7 @@ RUNS = [
      "--out", "benchmarks/results/overhead-ablations.json"],
     ["benchmarks/lake.py", "--sizes", "10000", "100000", "1000000", "--out", "benchmarks/results/lake.json"],
     ["benchmarks/lake_mlflow.py", "--sizes", "1000", "10000", "--out", "benchmarks/results/lake-mlflow.json"],
+    ["benchmarks/lake_mlflow.py", "--sizes", "100000", "--out", "benchmarks/results/lake-mlflow-100k.json"],
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--budget", "30", "--out", "benchmarks/results/automl.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
@@ -85,18 +86,26 @@ def lake_queries() -> str | None:
     return writes + "\n\nWarm query time (median of 5, fresh connection each):\n\n" + table(header, rows)
 
 
+def mlflow_sizes() -> list[dict]:
+    """Every size measured against MLflow: 100k runs is a separate, long run (about 40 minutes of logging)."""
+    return [s for name in ("lake-mlflow.json", "lake-mlflow-100k.json") for s in (load(name) or [])]
+
+
 def lake_mlflow() -> str | None:
-    sizes = load("lake-mlflow.json")
+    sizes = mlflow_sizes()
     if not sizes:
         return None
     rows = []
     for s in sizes:
-        rows.append([f"{s['trials']:,}", "log every trial", f"{s['tunelake_write_s']:.2f} s", f"{s['mlflow_write_s']:.1f} s",
-                     f"{s['mlflow_write_s'] / s['tunelake_write_s']:,.0f}x"])
+        rows.append([f"{s['trials']:,}", "log every trial", f"{s['tunelake_write_s']:.2f} s", "—",
+                     f"{s['mlflow_write_s']:.1f} s", f"{s['mlflow_write_s'] / s['tunelake_write_s']:,.0f}x", "—"])
         for q, f in s["queries"].items():
-            rows.append([f"{s['trials']:,}", q, ms(f["tunelake"]["warm_s"]), ms(f["mlflow"]["warm_s"]),
-                         f"{f['ratio_warm']:,.1f}x"])
-    return table(["trials", "task", "tunelake", "MLflow (SQLite)", "MLflow / tunelake"], rows)
+            packed = f.get("tunelake_compacted")
+            rows.append([f"{s['trials']:,}", q, ms(f["tunelake"]["warm_s"]), ms(packed["warm_s"]) if packed else "—",
+                         ms(f["mlflow"]["warm_s"]), f"{f['ratio_warm']:,.1f}x",
+                         f"{f['ratio_warm_compacted']:,.1f}x" if packed else "—"])
+    return table(["trials", "task", "tunelake", "tunelake, compacted", "MLflow (SQLite)", "MLflow / tunelake",
+                  "MLflow / tunelake compacted"], rows)
 
 
 def automl() -> str | None:
@@ -104,8 +113,11 @@ def automl() -> str | None:
     if not data:
         return None
     names = ["tunelake-warm", "tunelake-cold", "flaml"]
-    rows = [[d["dataset"], d["task"]] + [f"{d['scores'][n]:.4f} ({d['wall_s'][n]:.0f} s)" for n in names]
-            for d in data["datasets"]]
+    def cell(d: dict, n: str) -> str:
+        tried = d.get("configurations", {}).get(n)
+        return f"{d['scores'][n]:.4f} ({d['wall_s'][n]:.0f} s" + (f", {tried} configs)" if tried else ")")
+
+    rows = [[d["dataset"], d["task"]] + [cell(d, n) for n in names] for d in data["datasets"]]
     s = data["summary"]
     rows.append(["**mean rank**", ""] + [f"**{s['mean_rank'][n]:.2f}**" for n in names])
     w = s["warm_vs_flaml"]
@@ -128,7 +140,7 @@ def metalearn() -> str | None:
 
 
 def headline() -> str | None:
-    sizes, mlflow, over, auto, meta = (load("lake.json"), load("lake-mlflow.json"), load("overhead.json"),
+    sizes, mlflow, over, auto, meta = (load("lake.json"), mlflow_sizes(), load("overhead.json"),
                                        load("automl.json"), load("metalearn/evaluate.json"))
     lines = []
     if over:
@@ -144,7 +156,7 @@ def headline() -> str | None:
                      f"{big['trials']:,} trials and {big['results']:,} results (2 cores)")
     if mlflow:
         top = mlflow[-1]
-        ratios = [q["ratio_warm"] for q in top["queries"].values()]
+        ratios = [q.get("ratio_warm_compacted", q["ratio_warm"]) for q in top["queries"].values()]
         lines.append(f"- against MLflow's SQLite store at {top['trials']:,} runs: logging "
                      f"{top['mlflow_write_s'] / top['tunelake_write_s']:,.0f}x faster; MLflow answers the same "
                      f"questions in {min(ratios):.1f}x to {max(ratios):,.0f}x tunelake's time (scans gain most, "
