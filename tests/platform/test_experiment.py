@@ -403,7 +403,7 @@ def test_a_full_disk_in_the_trial_dir_fails_that_trial_clearly(ray_cluster, lake
     result = tunelake.run(doc, lake=lake_uri, experiment_id="diskfull")
     assert result.status == "completed"
     got = {json.loads(t["params"])["b"]: t for t in rows(lake_uri, "SELECT * FROM trials")}
-    assert got["ok"]["status"] == "completed" and got["after"]["status"] == "completed"
+    assert got["ok"]["status"] == "completed" and got["after"]["status"] == "completed", got
     assert got["fill"]["status"] == "failed"
     assert "exited with code 1" in got["fill"]["reason"] and "is full" in got["fill"]["reason"]
     assert "TUNELAKE_CACHE" in got["fill"]["reason"]

@@ -170,7 +170,10 @@ def test_automl_and_recommend_through_the_api(client):
     response = client.post("/automl", json={"data": data, "target": "target", "trials": 4, "warm_start": False})
     assert response.status_code == 201, response.text
     done = wait_done(client, response.json()["experiment_id"])
-    assert done["status"] == "completed" and done["counts"] == {"completed": 4} and done["primary_metric"] == "accuracy"
+    # ASHA may stop a configuration after its first fold; every one of the 4 is recorded either way
+    assert done["status"] == "completed" and done["primary_metric"] == "accuracy"
+    assert sum(done["counts"].values()) == 4 and set(done["counts"]) <= {"completed", "stopped"}
+    assert done["counts"]["completed"] >= 1
     proposals = client.post("/recommend", json={"data": str(DATASETS / "wine_recognition.parquet"),
                                                 "target": "target", "k": 3}).json()
     assert proposals["task"] == "classification"
