@@ -245,7 +245,7 @@ def test_searchers_random_seeded_and_tpe_points(ray_cluster, lake_uri, tmp_path)
     assert all(0 <= json.loads(p)["b"] <= 2 for p in result.trials["params"])
 
 
-def test_tpe_runs_as_many_trials_at_once_as_the_cluster_holds(ray_cluster, lake_uri, tmp_path):
+def test_tpe_fills_the_cluster_and_a_limit_holds(ray_cluster, lake_uri, tmp_path):
     # Tune keeps one TPE trial pending at a time unless told a limit; without one these ran one by one.
     repo = write_repo(tmp_path / "repo", {"f.sh": "sleep 2; echo score=$1"})
     doc = spec(repo, "sh f.sh {x}", {"x": {"type": "uniform", "low": 0, "high": 1}},
@@ -255,6 +255,12 @@ def test_tpe_runs_as_many_trials_at_once_as_the_cluster_holds(ray_cluster, lake_
     spans = sorted(zip(result.trials["started_at"], result.trials["finished_at"]))
     assert len(spans) == 4 and all(s and f for s, f in spans)
     assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+    # and a limit holds for grid search too (Tune ignored it for a generator it did not make)
+    one = spec(repo, "sh f.sh {x}", {"x": {"type": "grid", "values": [0.1, 0.2, 0.3]}},
+               optimizer={"max_concurrent_trials": 1})
+    trials = tunelake.run(one, lake=lake_uri).trials
+    spans = sorted(zip(trials["started_at"], trials["finished_at"]))
+    assert len(spans) == 3 and all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
 
 
 def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
@@ -403,7 +409,8 @@ def test_a_full_disk_in_the_trial_dir_fails_that_trial_clearly(ray_cluster, lake
     result = tunelake.run(doc, lake=lake_uri, experiment_id="diskfull")
     assert result.status == "completed"
     got = {json.loads(t["params"])["b"]: t for t in rows(lake_uri, "SELECT * FROM trials")}
-    assert got["ok"]["status"] == "completed" and got["after"]["status"] == "completed", got
+    assert got["ok"]["status"] == "completed" and got["after"]["status"] == "completed", {
+        b: (t["status"], t["reason"]) for b, t in got.items()}
     assert got["fill"]["status"] == "failed"
     assert "exited with code 1" in got["fill"]["reason"] and "is full" in got["fill"]["reason"]
     assert "TUNELAKE_CACHE" in got["fill"]["reason"]

@@ -117,9 +117,10 @@ def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], 
                                      experiment.evaluated),
             scheduler=make_scheduler(opt),
             num_samples=opt.samples(),
+            # random and grid carry their limit in their generator (make_searcher)
             max_concurrent_trials=concurrency(opt.max_concurrent_trials, spec.resources.cpus_per_trial,
                                               spec.resources.gpus_per_trial) if opt.algorithm is Algorithm.TPE
-            else opt.max_concurrent_trials,
+            else None,
             time_budget_s=opt.time_budget_s,
             reuse_actors=True,
         ),

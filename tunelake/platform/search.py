@@ -50,7 +50,9 @@ def make_searcher(
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         return WarmOptunaSearch(evaluated or [], points_to_evaluate=points or None,
                                 sampler=optuna.samplers.TPESampler(seed=optimizer.seed))
-    return BasicVariantGenerator(points_to_evaluate=points or None, random_state=optimizer.seed)
+    # Tune ignores TuneConfig's max_concurrent_trials for a generator it did not make itself.
+    return BasicVariantGenerator(points_to_evaluate=points or None, random_state=optimizer.seed,
+                                 max_concurrent=optimizer.max_concurrent_trials or 0)
 
 
 def concurrency(optimizer_limit: int | None, cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> int:
