@@ -1,13 +1,15 @@
-"""How much of the cluster a search uses, and when an AutoML search stops."""
+"""How much of the cluster a search uses, what TPE is told of stopped trials, and when AutoML stops."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
+from optuna.trial import TrialState
+from ray import tune
 
 from tunelake.platform.automl import Deadline
-from tunelake.platform.search import concurrency
+from tunelake.platform.search import PruningOptunaSearch, concurrency
 from tunelake.platform.trainable import FINAL, OBJECTIVE
 
 
@@ -35,3 +37,15 @@ def test_the_deadline_leaves_time_to_refit_the_best_pipeline():
     assert not near.stop_all()
     near("e", {OBJECTIVE: 0.9, "tl_duration_s": 200.0, "tl_kind": FINAL})
     assert near.stop_all()  # 100 s of refit does not fit in what is left
+
+
+def test_a_trial_stopped_after_one_fold_is_pruned_for_tpe_not_finished():
+    searcher = PruningOptunaSearch({"x": tune.uniform(0, 1)}, metric=OBJECTIVE, mode="max", seed=0)
+    for trial_id, kind in (("stopped", "fold"), ("finished", FINAL)):
+        searcher.suggest(trial_id)
+        result = {OBJECTIVE: 0.9, "training_iteration": 1, "tl_kind": kind}
+        searcher.on_trial_result(trial_id, result)
+        searcher.on_trial_complete(trial_id, result)
+    stopped, finished = searcher._ot_study.trials
+    assert stopped.state == TrialState.PRUNED and stopped.intermediate_values == {1: 0.9}
+    assert finished.state == TrialState.COMPLETE and finished.value == 0.9

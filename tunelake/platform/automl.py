@@ -31,7 +31,7 @@ from tunelake.platform.experiment import Result, new_experiment_id, use_tune_env
 from tunelake.platform.modelstore import model_store
 from tunelake.platform.progress import ProgressDisplay
 from tunelake.platform.recorder import LakeRecorder, Tally
-from tunelake.platform.search import concurrency
+from tunelake.platform.search import PruningOptunaSearch, concurrency
 from tunelake.platform.spec import Dataset, ModelStorage
 from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome, node_name
 from tunelake.store import query
@@ -222,7 +222,6 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         callbacks.append(ProgressDisplay(tally, experiment_id, trials))
     import optuna
     from optuna.samplers import TPESampler
-    from ray.tune.search.optuna import OptunaSearch
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -233,8 +232,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
             tune_config=tune.TuneConfig(
                 num_samples=trials, reuse_actors=True, max_concurrent_trials=concurrency(None),
                 scheduler=fold_scheduler(folds) if early_stop else None,
-                search_alg=OptunaSearch(zoo_space(families), metric=OBJECTIVE, mode="max",
-                                        points_to_evaluate=points or None, sampler=TPESampler(seed=seed))),
+                search_alg=PruningOptunaSearch(zoo_space(families), metric=OBJECTIVE, mode="max",
+                                               points_to_evaluate=points or None, sampler=TPESampler(seed=seed))),
             run_config=tune.RunConfig(name=experiment_id, storage_path=tempfile.mkdtemp(prefix="tunelake-tune-"),
                                       verbose=0, callbacks=callbacks, stop=stop),
         )

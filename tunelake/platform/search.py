@@ -15,9 +15,25 @@ from ray.tune.search import BasicVariantGenerator, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from tunelake.platform.spec import Algorithm, Optimizer, SchedulerKind
+from tunelake.platform.trainable import FINAL
 
 
-class WarmOptunaSearch(OptunaSearch):
+class PruningOptunaSearch(OptunaSearch):
+    """Ray Tune's Optuna searcher, told that a trial stopped before its end was pruned.
+
+    Tune hands a stopped trial's last result to ``on_trial_complete`` and
+    Optuna would file its partial score (one fold, a few epochs) as a
+    finished one, so a lucky start would rank among the best configurations.
+    Pruned, TPE ranks it below every finished trial by how far it got.
+    """
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        if result is not None and result.get("tl_kind") != FINAL:
+            result = {k: v for k, v in result.items() if k != self.metric}
+        super().on_trial_complete(trial_id, result, error)
+
+
+class WarmOptunaSearch(PruningOptunaSearch):
     """Ray Tune's Optuna searcher, told earlier results once its study exists.
 
     Tune's own ``evaluated_rewards`` turns every ``points_to_evaluate`` into
