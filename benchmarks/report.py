@@ -113,6 +113,7 @@ def automl() -> str | None:
     if not data:
         return None
     names = ["tunelake-warm", "tunelake-cold", "flaml"]
+
     def cell(d: dict, n: str) -> str:
         tried = d.get("configurations", {}).get(n)
         return f"{d['scores'][n]:.4f} ({d['wall_s'][n]:.0f} s" + (f", {tried} configs)" if tried else ")")

@@ -250,7 +250,6 @@ def test_tpe_fills_the_cluster_and_a_limit_holds(ray_cluster, lake_uri, tmp_path
     repo = write_repo(tmp_path / "repo", {"f.sh": "sleep 2; echo score=$1"})
     doc = spec(repo, "sh f.sh {x}", {"x": {"type": "uniform", "low": 0, "high": 1}},
                optimizer={"algorithm": "tpe", "num_samples": 4, "seed": 0, "max_concurrent_trials": None})
-    del doc["optimizer"]["max_concurrent_trials"]
     result = tunelake.run(doc, lake=lake_uri)
     spans = sorted(zip(result.trials["started_at"], result.trials["finished_at"]))
     assert len(spans) == 4 and all(s and f for s, f in spans)
