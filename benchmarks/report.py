@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,8 @@ RUNS = [
     ["benchmarks/lake.py", "--sizes", "10000", "100000", "1000000", "--out", "benchmarks/results/lake.json"],
     ["benchmarks/lake_mlflow.py", "--sizes", "1000", "10000", "--out", "benchmarks/results/lake-mlflow.json"],
     ["benchmarks/lake_mlflow.py", "--sizes", "100000", "--out", "benchmarks/results/lake-mlflow-100k.json"],
-    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--budget", "30", "--out", "benchmarks/results/automl.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "3", "--budget", "30",
+     "--out", "benchmarks/results/automl.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
 ]
@@ -113,18 +115,28 @@ def automl() -> str | None:
     if not data:
         return None
     names = ["tunelake-warm", "tunelake-cold", "flaml"]
+    by_dataset: dict[str, list[dict]] = {}
+    for d in data["datasets"]:
+        by_dataset.setdefault(d["dataset"], []).append(d)
 
-    def cell(d: dict, n: str) -> str:
-        tried = d.get("configurations", {}).get(n)
-        return f"{d['scores'][n]:.4f} ({d['wall_s'][n]:.0f} s" + (f", {tried} configs)" if tried else ")")
+    def cell(splits: list[dict], n: str) -> str:
+        scores = [d["scores"][n] for d in splits]
+        tried = [d["configurations"][n] for d in splits if d.get("configurations", {}).get(n)]
+        wall = max(d["wall_s"][n] for d in splits)
+        spread = f" ({min(scores):.3f}-{max(scores):.3f})" if len(scores) > 1 else ""
+        return (f"{statistics.mean(scores):.4f}{spread}; {statistics.mean(r['ranks'][n] for r in splits):.2f}; "
+                f"<= {wall:.0f} s" + (f", {statistics.mean(tried):.0f} configs" if tried else ""))
 
-    rows = [[d["dataset"], d["task"]] + [cell(d, n) for n in names] for d in data["datasets"]]
+    rows = [[name, splits[0]["task"]] + [cell(splits, n) for n in names] for name, splits in by_dataset.items()]
     s = data["summary"]
     rows.append(["**mean rank**", ""] + [f"**{s['mean_rank'][n]:.2f}**" for n in names])
     w = s["warm_vs_flaml"]
+    splits = s.get("splits", s["datasets"])
     return (table(["dataset", "task", "tunelake warm", "tunelake cold", "FLAML"], rows)
+            + "\n\nEach cell: mean test score over the splits (lowest-highest); mean rank; longest wall time; "
+              "mean configurations tried."
             + f"\n\nWarm tunelake against FLAML: {w['wins']} wins, {w['ties']} ties, {w['losses']} losses "
-              f"({s['datasets']} datasets, {s['budget_s']:.0f} s each).")
+              f"({splits} splits of {s['datasets']} datasets, {s['budget_s']:.0f} s each).")
 
 
 def metalearn() -> str | None:
