@@ -14,9 +14,10 @@ default metric of both systems). tunelake warm may learn from the shipped
 prior but never from the held-out dataset's group (nor from its own runs on
 the dataset's other splits); cold starts from the robust default. Ray starts
 once, before any timing. Reported per split: test scores, each contender's
-real wall time and how many configurations it tried; over all splits: mean
-rank (1 = best of three, ties share) and wins/ties/losses of warm tunelake
-against FLAML. One split of a small dataset is mostly noise (a test part of
+real wall time, how many configurations it tried and (tunelake) how many
+pipelines its final model holds (an ensemble unless ``--no-ensemble``);
+over all splits: mean rank (1 = best of three, ties share) and
+wins/ties/losses of warm tunelake against FLAML. One split of a small dataset is mostly noise (a test part of
 a few hundred rows), so the ranks are only worth reading over several seeds.
 """
 
@@ -74,18 +75,19 @@ def xy(frame: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def run_tunelake(train: Path, test: pd.DataFrame, task: str, budget: float, warm: bool, lake: Lake,
-                 held_out: frozenset[str], seed: int) -> tuple[float, int]:
+                 held_out: frozenset[str], seed: int, ensemble: bool) -> dict:
     result = automl(str(train), "target", lake=lake.uri, trials=10_000, time_budget_s=budget, warm_start=warm,
-                    exclude=held_out, seed=seed)
+                    exclude=held_out, seed=seed, ensemble=ensemble)
     (row,) = query(lake, "SELECT model_uri FROM trials WHERE experiment_id = ? AND trial_id = ?",
                    [result.experiment_id, result.best_trial_id], result.experiment_id).to_pylist()
     with open(Path(row["model_uri"]) / "model.pkl", "rb") as f:
         model = pickle.load(f)
     x, y = xy(test, task)
-    return score(task, y, model.predict(x)), len(result.trials)
+    return {"score": score(task, y, model.predict(x)), "configurations": len(result.trials),
+            "members": len(result.members)}
 
 
-def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float, seed: int) -> tuple[float, int]:
+def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float, seed: int) -> dict:
     from flaml import AutoML
 
     x, y = xy(pd.read_parquet(train), task)
@@ -94,21 +96,24 @@ def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float, seed: i
               seed=seed, n_jobs=2, verbose=0)
     tx, ty = xy(test, task)
     # every configuration FLAML fitted (its config_history keeps only the improvements)
-    return score(task, ty, model.predict(tx)), sum(model._iter_per_learner.values())
+    return {"score": score(task, ty, model.predict(tx)), "configurations": sum(model._iter_per_learner.values())}
 
 
-def compare(dataset: str, task: str, seed: int, contenders: dict[str, Callable[[], tuple[float, int]]]) -> dict:
-    """One split: every contender's test score, wall time, configurations tried and rank."""
-    scores, walls, tried = {}, {}, {}
+def compare(dataset: str, task: str, seed: int, contenders: dict[str, Callable[[], dict]]) -> dict:
+    """One split: every contender's test score, wall time, configurations tried, final model size and rank."""
+    scores, walls, tried, members = {}, {}, {}, {}
     for name, run in contenders.items():
         start = time.perf_counter()
-        value, tried[name] = run()
-        scores[name] = round(value, 4)
+        outcome = run()
         walls[name] = round(time.perf_counter() - start, 1)
+        scores[name] = round(outcome["score"], 4)
+        tried[name] = outcome["configurations"]
+        if "members" in outcome:
+            members[name] = outcome["members"]
     print(f"{dataset:40s} {seed} {task:14s} " + "  ".join(f"{n} {s:.4f} ({walls[n]:.0f}s)"
                                                          for n, s in scores.items()), flush=True)
     return {"dataset": dataset, "task": task, "seed": seed, "scores": scores, "wall_s": walls,
-            "configurations": tried, "ranks": ranks(scores)}
+            "configurations": tried, "members": members, "ranks": ranks(scores)}
 
 
 def ranks(scores: dict[str, float]) -> dict[str, float]:
@@ -128,6 +133,7 @@ def main() -> None:
     parser.add_argument("--min-rows", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset, each with its own seed")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds of search per contender and dataset")
+    parser.add_argument("--no-ensemble", action="store_true", help="tunelake stores its best pipeline alone")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     import ray
@@ -146,8 +152,10 @@ def main() -> None:
                 train, test = split(path, task, workdir, seed)
                 held_out |= {fingerprint(train)}
                 rows.append(compare(path.stem, task, seed, {
-                    "tunelake-warm": lambda: run_tunelake(train, test, task, args.budget, True, lake, held_out, seed),
-                    "tunelake-cold": lambda: run_tunelake(train, test, task, args.budget, False, lake, held_out, seed),
+                    "tunelake-warm": lambda: run_tunelake(train, test, task, args.budget, True, lake, held_out, seed,
+                                                          not args.no_ensemble),
+                    "tunelake-cold": lambda: run_tunelake(train, test, task, args.budget, False, lake, held_out, seed,
+                                                          not args.no_ensemble),
                     "flaml": lambda: run_flaml(train, test, task, args.budget, seed),
                 }))
     names = ["tunelake-warm", "tunelake-cold", "flaml"]
@@ -155,7 +163,7 @@ def main() -> None:
     wins = sum(r["scores"]["tunelake-warm"] > r["scores"]["flaml"] + TIE for r in rows)
     losses = sum(r["scores"]["tunelake-warm"] < r["scores"]["flaml"] - TIE for r in rows)
     summary = {"datasets": len({r["dataset"] for r in rows}), "splits": len(rows), "seeds": args.seeds,
-               "budget_s": args.budget, "mean_rank": mean_rank,
+               "budget_s": args.budget, "ensemble": not args.no_ensemble, "mean_rank": mean_rank,
                "warm_vs_flaml": {"wins": wins, "ties": len(rows) - wins - losses, "losses": losses}}
     print(json.dumps(summary, indent=2))
     if args.out:

@@ -122,10 +122,12 @@ def automl() -> str | None:
     def cell(splits: list[dict], n: str) -> str:
         scores = [d["scores"][n] for d in splits]
         tried = [d["configurations"][n] for d in splits if d.get("configurations", {}).get(n)]
+        members = [d["members"][n] for d in splits if n in d.get("members", {})]
         wall = max(d["wall_s"][n] for d in splits)
         spread = f" ({min(scores):.3f}-{max(scores):.3f})" if len(scores) > 1 else ""
         return (f"{statistics.mean(scores):.4f}{spread}; {statistics.mean(r['ranks'][n] for r in splits):.2f}; "
-                f"<= {wall:.0f} s" + (f", {statistics.mean(tried):.0f} configs" if tried else ""))
+                f"<= {wall:.0f} s" + (f", {statistics.mean(tried):.0f} configs" if tried else "")
+                + (f", {statistics.mean(members):.1f} in the model" if members else ""))
 
     rows = [[name, splits[0]["task"]] + [cell(splits, n) for n in names] for name, splits in by_dataset.items()]
     s = data["summary"]
@@ -134,7 +136,7 @@ def automl() -> str | None:
     splits = s.get("splits", s["datasets"])
     return (table(["dataset", "task", "tunelake warm", "tunelake cold", "FLAML"], rows)
             + "\n\nEach cell: mean test score over the splits (lowest-highest); mean rank; longest wall time; "
-              "mean configurations tried."
+              "mean configurations tried; for tunelake, mean pipelines in the final model."
             + f"\n\nWarm tunelake against FLAML: {w['wins']} wins, {w['ties']} ties, {w['losses']} losses "
               f"({splits} splits of {s['datasets']} datasets, {s['budget_s']:.0f} s each).")
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.metalearn.test_features import DATASETS, INDEX
 from tunelake.metalearn import zoo
+from tunelake.metalearn.ensemble import Ensemble
 from tunelake.platform.automl import STOPPED
 from tunelake.platform.cli import main
 from tunelake.store.lake import Lake
@@ -21,9 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(INDEX is None, reason="no sha
 
 def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: Path, capsys):
     # a small history: two classification datasets searched cold
-    for name in ("appendicitis", "hepatitis"):
+    for name, final in (("appendicitis", []), ("hepatitis", ["--no-ensemble"])):
         assert main(["automl", str(DATASETS / f"{name}.parquet"), "--target", "target", "--trials", "6",
-                     "--no-warm-start", "--lake", lake_uri, "--quiet"]) == 0
+                     "--no-warm-start", "--lake", lake_uri, "--quiet", *final]) == 0
     out = capsys.readouterr().out
     assert "leaderboard" in out and "model.pkl" in out
     lake = Lake(lake_uri)
@@ -49,6 +50,21 @@ def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: 
         model = pickle.load(f)
     frame = pd.read_parquet(DATASETS / "appendicitis.parquet")
     assert len(model.predict(zoo.prepare_frame(frame.drop(columns=["target"])))) == len(frame)
+    # the final model is what members.json says: finished trials of this search, weights summing to one
+    members = json.loads(Path(uri, "members.json").read_text())
+    finished = {r["trial_id"]: json.loads(r["params"]) for r in query(
+        lake, "SELECT t.trial_id, t.params FROM trials t JOIN experiments e USING (experiment_id) "
+        "WHERE e.name = 'automl-appendicitis' AND t.status = 'completed'").to_pylist()}
+    assert members and all(finished[m["trial_id"]] == m["params"] for m in members)
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0, abs=1e-3)
+    assert isinstance(model, Ensemble) == (len(members) > 1)
+    if len(members) > 1:
+        assert [w for w, _ in model.members] == pytest.approx([m["weight"] for m in members], abs=1e-3)
+    # --no-ensemble: the best trial's pipeline alone
+    (alone,) = query(lake, "SELECT t.trial_id, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+                     "WHERE e.name = 'automl-hepatitis' AND t.model_uri IS NOT NULL").to_pylist()
+    assert [m["trial_id"] for m in json.loads(Path(alone["model_uri"], "members.json").read_text())] == \
+        [alone["trial_id"]]
 
     # recommend for a third dataset: diverse families, the robust default among them, evidence attached
     assert main(["recommend", str(DATASETS / "haberman.parquet"), "--target", "target", "-k", "4",

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import pickle
 import socket
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 
@@ -26,6 +27,7 @@ from tunelake.cluster.connect import ray_session
 from tunelake.errors import UserInputError
 from tunelake.metalearn import zoo
 from tunelake.metalearn.dataset import DatasetInfo, describe, record
+from tunelake.metalearn.ensemble import Ensemble, judge, response, select
 from tunelake.metalearn.recommend import Proposal, recommend
 from tunelake.platform.experiment import Result, new_experiment_id, use_tune_env
 from tunelake.platform.modelstore import model_store
@@ -41,6 +43,9 @@ from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus
 DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 STOPPED = "stopped early: behind after its first folds (ASHA), or the time budget ran out"
 TEARDOWN_S = 2.0  # Tune's time to stop in-flight trials and shut the search down (about 1.8 s on 2 cores)
+BLEND_CANDIDATES = 20  # the best finished trials whose out-of-fold predictions the ensemble may draw on
+BLEND_BYTES = 1 << 30  # at most this much of them held at once (fewer candidates on very large data)
+BLEND_REFITS = 3  # refits the time budget reserves when the final model is an ensemble
 
 
 def zoo_space(families: list[str]) -> Callable[[Any], None]:
@@ -66,29 +71,51 @@ def _suggest(families: tuple[str, ...], trial: Any) -> None:
 
 
 class Deadline(tune.Stopper):
-    """Ends the search in time to refit the best pipeline before the budget runs out.
+    """Ends the search in time to refit the final model before the budget runs out.
 
     The budget is the user's whole wall clock (meta-features, search, refit),
     so the search stops when what is left would only cover the refit, which
-    is estimated from the best trial's cross-validation time: k fits on
-    (k-1)/k of the rows take about as long as k-1 fits on all of them.
+    is estimated from the best trials' cross-validation times: k fits on
+    (k-1)/k of the rows take about as long as k-1 fits on all of them. An
+    ensemble refits several pipelines, so ``refits`` of the best are reserved.
     """
 
-    def __init__(self, deadline: float, folds: int) -> None:
+    def __init__(self, deadline: float, folds: int, refits: int = 1) -> None:
         self.deadline = deadline
         self.folds = folds
-        self.best = -math.inf
-        self.refit_s = 0.0
+        self.refits = refits
+        self.best: list[tuple[float, float]] = []  # (score, refit seconds) of the best finished trials
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         value = result.get(OBJECTIVE)
-        if result.get("tl_kind") == FINAL and value is not None and value > self.best:
-            self.best = value
-            self.refit_s = float(result.get("tl_duration_s", 0.0)) / max(1, self.folds - 1)
+        if result.get("tl_kind") == FINAL and value is not None:
+            refit_s = float(result.get("tl_duration_s", 0.0)) / max(1, self.folds - 1)
+            self.best = sorted([*self.best, (value, refit_s)], reverse=True)[:self.refits]
         return False
+
+    @property
+    def refit_s(self) -> float:
+        return sum(s for _, s in self.best)
 
     def stop_all(self) -> bool:
         return time.time() + self.refit_s + TEARDOWN_S >= self.deadline
+
+
+@ray.remote(num_cpus=0)
+class OutOfFold:
+    """The out-of-fold predictions of the best finished trials, kept until the search ends for ensembling."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.held: dict[str, tuple[float, np.ndarray]] = {}
+
+    def add(self, trial_id: str, score: float, predictions: np.ndarray) -> None:
+        self.held[trial_id] = (score, predictions)
+        if len(self.held) > self.keep:
+            del self.held[min(self.held, key=lambda t: self.held[t][0])]
+
+    def take(self) -> dict[str, np.ndarray]:
+        return {t: p for t, (_, p) in self.held.items()}
 
 
 def _folds(task: str, folds: int, seed: int) -> Any:
@@ -98,12 +125,13 @@ def _folds(task: str, folds: int, seed: int) -> Any:
 
 
 def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metric: str, folds: int,
-                 seed: int) -> None:
+                 seed: int, out_of_fold: Any = None) -> None:
     """One configuration, scored by k-fold cross-validation; failures are results too.
 
     Each fold is reported as it ends (the mean so far is the objective), so
     a scheduler can stop a configuration that is already behind after one
-    fold; only a trial that ran every fold completes.
+    fold; only a trial that ran every fold completes, and only its
+    out-of-fold predictions go to ``out_of_fold`` for the ensemble.
     """
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
@@ -113,14 +141,23 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
     base = {"tl_node": node_name(), "tl_started_at": started, "tl_steps": folds}
     scorer = get_scorer(metric)
     scores: list[float] = []
+    classes = np.unique(y) if task == "classification" else None
+    predictions = None
     try:
         pipeline = zoo.build_pipeline(task, config, x, seed)
         for i, (train, valid) in enumerate(_folds(task, folds, seed).split(x, y)):
             model = clone(pipeline).fit(x.iloc[train], y.iloc[train])
             scores.append(float(scorer(model, x.iloc[valid], y.iloc[valid])))
+            if out_of_fold is not None:
+                answer = response(model, x.iloc[valid], classes)
+                if predictions is None:
+                    predictions = np.zeros((len(x), *answer.shape[1:]), dtype=np.float32)
+                predictions[valid] = answer
             value = float(np.mean(scores))
             fold = {"step": i + 1, "metrics": {f"fold_{metric}": scores[-1]}, "at": time.time()}
             last = i + 1 == folds
+            if last and out_of_fold is not None:
+                ray.get(out_of_fold.add.remote(tune.get_context().get_trial_id(), value, predictions))
             tune.report({**base, OBJECTIVE: value, "tl_kind": FINAL if last else "fold",
                          "tl_metrics": {metric: value, f"{metric}_std": float(np.std(scores))},
                          "tl_reports": json.dumps([fold]), "tl_duration_s": time.time() - started,
@@ -168,15 +205,76 @@ def proposals_for(lake: Lake, data: str, target: str, k: int) -> tuple[list[Prop
     return recommend(lake, info.meta_features, info.task, k), info.task, info.meta_features
 
 
+@dataclass(frozen=True)
+class AutoMLResult(Result):
+    """A finished AutoML search; ``members`` are the final model's pipelines (trial, weight, configuration)."""
+
+    members: list[dict[str, Any]] = field(default_factory=list)
+    ensemble_score: float | None = None  # the chosen blend's score on the out-of-fold predictions
+
+
+def _blend_weights(predictions: dict[str, np.ndarray], y: Any, metric: str,
+                   task: str) -> tuple[dict[str, float], float]:
+    """Ensemble weights chosen on the finished trials' out-of-fold predictions, and the blend's score there."""
+    from sklearn.metrics import get_scorer
+
+    classes = np.unique(y) if task == "classification" else None
+    return select(predictions, judge(get_scorer(metric), y, classes))
+
+
+def _refit(members: list[dict[str, Any]], task: str, x: Any, y: Any, seed: int,
+           deadline: float | None) -> tuple[Any, list[dict[str, Any]]]:
+    """The final model fitted on all rows: the heaviest member first, the rest while the budget lasts.
+
+    A lone member is stored as its plain scikit-learn pipeline. Members the
+    deadline left out are dropped and the others' weights renormalised, so
+    the model on disk is exactly the one ``members`` describes.
+    """
+    fitted: list[tuple[float, Any]] = []
+    for member in members:
+        if fitted and deadline is not None and time.time() + TEARDOWN_S >= deadline:
+            break
+        config = zoo.complete(member["params"])
+        assert config is not None
+        fitted.append((member["weight"], zoo.build_pipeline(task, config, x, seed).fit(x, y)))
+    total = sum(w for w, _ in fitted)
+    kept = [{**m, "weight": round(w / total, 4)} for m, (w, _) in zip(members, fitted)]
+    if len(fitted) == 1:
+        return fitted[0][1], kept
+    return Ensemble(fitted, np.unique(y) if task == "classification" else None), kept
+
+
+def _store_final(the_lake: Lake, store: Any, experiment_id: str, best_trial_id: str, weights: dict[str, float],
+                 task: str, x: Any, y: Any, seed: int, deadline: float | None) -> list[dict[str, Any]]:
+    """Refit the final model, store it (``model.pkl``, ``members.json``) and point the best trial's row at it."""
+    rows = {r["trial_id"]: r for r in query.query(the_lake, "SELECT * FROM trials WHERE experiment_id = ?",
+                                                   [experiment_id], experiment_id).to_pylist()}
+    members = [{"trial_id": t, "weight": w, "params": json.loads(rows[t]["params"])}
+               for t, w in sorted(weights.items(), key=lambda kv: -kv[1])]
+    model, members = _refit(members, task, x, y, seed, deadline)
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(Path(tmp, "model.pkl"), "wb") as f:
+            pickle.dump(model, f)
+        Path(tmp, "members.json").write_text(json.dumps(members, indent=2, default=str))
+        model_uri = store.save(Path(tmp), experiment_id, best_trial_id)
+    row = {k: v for k, v in rows[best_trial_id].items() if k not in ("version", "updated_at", "schema_version")}
+    the_lake.append(TRIALS, [{**row, "model_uri": model_uri}])
+    return members
+
+
 def automl(data: str, target: str, lake: str | None = None, trials: int = 20, time_budget_s: float | None = None,
            metric: str | None = None, folds: int = 3, warm_start: bool = True, k: int = 5, seed: int = 0,
            address: str | None = None, progress: bool = False, experiment_id: str | None = None,
-           exclude: frozenset[str] = frozenset(), early_stop: bool = True) -> Result:
+           exclude: frozenset[str] = frozenset(), early_stop: bool = True,
+           ensemble: bool = True) -> AutoMLResult:
     """Search the zoo on ``data``; ``exclude`` keeps those datasets' history out of the warm start.
 
     ``early_stop`` lets ASHA stop a configuration whose first fold is in the
     worse half, so more configurations fit in a budget; searches that are
     judged per trial (the evaluation, the prior's bootstrap) turn it off.
+    ``ensemble`` makes the final model a weighted ensemble selected on the
+    trials' out-of-fold predictions (the best pipeline alone when no blend
+    beats it there).
     """
     started = time.time()
     from sklearn.metrics import get_scorer
@@ -198,7 +296,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     proposals = recommend(the_lake, meta, task, k, exclude=exclude) if warm_start \
         else [Proposal(zoo.active(zoo.default_config()), None)]
     points = _unique([c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families])
-    stop = Deadline(started + time_budget_s, folds) if time_budget_s else None
+    deadline = started + time_budget_s if time_budget_s else None
+    stop = Deadline(deadline, folds, refits=BLEND_REFITS if ensemble else 1) if deadline else None
     experiment_id = experiment_id or new_experiment_id(f"automl-{Path(data).stem}")
     store = model_store(ModelStorage(), the_lake.uri, the_lake.fs.local_path())
     search = {"family": families, **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
@@ -226,7 +325,10 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     with ray_session(address):
-        trainable = tune.with_parameters(automl_trial, data=(x, y), task=task, metric=metric, folds=folds, seed=seed)
+        width = 4 * len(x) * (y.nunique() if task == "classification" else 1)  # bytes of one trial's predictions
+        out_of_fold = OutOfFold.remote(max(2, min(BLEND_CANDIDATES, BLEND_BYTES // width))) if ensemble else None
+        trainable = tune.with_parameters(automl_trial, data=(x, y), task=task, metric=metric, folds=folds, seed=seed,
+                                         out_of_fold=out_of_fold)
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
@@ -241,20 +343,14 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
             tuner.fit()
         finally:
             recorder.close()
-    best = query.best_trial(the_lake, experiment_id)
-    model_uri = None
-    if best is not None:
-        config = zoo.complete(json.loads(best["params"]))
-        assert config is not None
-        pipeline = zoo.build_pipeline(task, config, x, seed).fit(x, y)
-        with tempfile.TemporaryDirectory() as tmp:
-            with open(Path(tmp, "model.pkl"), "wb") as f:
-                pickle.dump(pipeline, f)
-            model_uri = store.save(Path(tmp), experiment_id, best["trial_id"])
-        row = query.query(the_lake, "SELECT * FROM trials WHERE experiment_id = ? AND trial_id = ?",
-                          [experiment_id, best["trial_id"]], experiment_id).to_pylist()[0]
-        row = {k: v for k, v in row.items() if k not in ("version", "updated_at", "schema_version")}
-        the_lake.append(TRIALS, [{**row, "model_uri": model_uri}])
+        best = query.best_trial(the_lake, experiment_id)
+        weights, blend_score = ({best["trial_id"]: 1.0} if best else {}), None
+        if best and out_of_fold is not None:
+            picked, score = _blend_weights(ray.get(out_of_fold.take.remote()), y, metric, task)
+            if picked:  # empty only if no finished trial's predictions arrived; then the best alone
+                weights, blend_score = picked, score
+    members = _store_final(the_lake, store, experiment_id, best["trial_id"], weights, task, x, y, seed, deadline) \
+        if best else []
     counts = query.status_counts(the_lake, experiment_id)
     status = ExperimentStatus.COMPLETED if best else ExperimentStatus.FAILED
     the_lake.append(EXPERIMENTS, [{
@@ -262,9 +358,10 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         "best_trial_id": best["trial_id"] if best else None, "best_value": best["value"] if best else None,
         "best_params": best["params"] if best else None, "error": None if best else "no trial completed",
     }])
-    return Result(experiment_id=experiment_id, status=status.value, mode="max", lake=the_lake.uri,
-                  models=store.uri_for(experiment_id, ""), best_trial_id=best["trial_id"] if best else None,
-                  best_value=best["value"] if best else None,
-                  best_params=json.loads(best["params"]) if best else None, counts=counts,
-                  error=None if best else "no trial completed",
-                  trials=query.trials_frame(the_lake, experiment_id))
+    return AutoMLResult(experiment_id=experiment_id, status=status.value, mode="max", lake=the_lake.uri,
+                        models=store.uri_for(experiment_id, ""), best_trial_id=best["trial_id"] if best else None,
+                        best_value=best["value"] if best else None,
+                        best_params=json.loads(best["params"]) if best else None, counts=counts,
+                        error=None if best else "no trial completed",
+                        trials=query.trials_frame(the_lake, experiment_id), members=members,
+                        ensemble_score=blend_score if len(members) == len(weights) > 1 else None)

@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")
     p.add_argument("--no-early-stop", action="store_true",
                    help="run every fold of every configuration (by default ASHA stops the worse half after one fold)")
+    p.add_argument("--no-ensemble", action="store_true",
+                   help="store the best pipeline alone (by default: a weighted ensemble of the best pipelines, "
+                        "chosen on their out-of-fold predictions, when it scores better there)")
     p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
     _run_options(p)
 
@@ -258,7 +261,8 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
         raise UserInputError("--trials must be at least 1 and --folds at least 2")
     result = automl(args.data, args.target, lake=args.lake, trials=args.trials, time_budget_s=args.time_budget,
                     metric=args.metric, folds=args.folds, warm_start=not args.no_warm_start, address=args.address,
-                    progress=not args.quiet, experiment_id=args.experiment_id, early_stop=not args.no_early_stop)
+                    progress=not args.quiet, experiment_id=args.experiment_id, early_stop=not args.no_early_stop,
+                    ensemble=not args.no_ensemble)
     board = Table(title=f"leaderboard ({result.experiment_id})", title_justify="left")
     for name in ("rank", "trial", "status", "score", "configuration"):
         board.add_column(name, overflow="fold")
@@ -270,7 +274,12 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
         return EXIT_ERROR
     best = result.trials.iloc[0]
     out.print(f"best        {result.best_value:.4f}  {result.best_params}", markup=False)
-    out.print(f"model       {best['model_uri']}/model.pkl  (a fitted scikit-learn pipeline)", markup=False)
+    what = "a fitted scikit-learn pipeline" if len(result.members) == 1 else (
+        f"a weighted ensemble of {len(result.members)} pipelines: " + ", ".join(
+            f"{m['params']['family']} {m['weight']:.2f}" for m in result.members)
+        + (f"; {result.ensemble_score:.4f} out of fold" if result.ensemble_score is not None else "")
+        + "; members.json beside it")
+    out.print(f"model       {best['model_uri']}/model.pkl  ({what})", markup=False)
     out.print(f"lake        {result.lake}", markup=False)
     return EXIT_OK
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -167,13 +168,19 @@ def test_automl_and_recommend_through_the_api(client):
     bad = client.post("/datasets", params={"format": "parquet"}, content=b"\x00\x01 not a table")
     assert bad.status_code == 422 and "could not be read" in bad.json()["detail"]
     data = uploaded["uri"]
-    response = client.post("/automl", json={"data": data, "target": "target", "trials": 4, "warm_start": False})
+    response = client.post("/automl", json={"data": data, "target": "target", "trials": 4, "warm_start": False,
+                                            "ensemble": False})
     assert response.status_code == 201, response.text
     done = wait_done(client, response.json()["experiment_id"])
     # ASHA may stop a configuration after its first fold; every one of the 4 is recorded either way
     assert done["status"] == "completed" and done["primary_metric"] == "accuracy"
     assert sum(done["counts"].values()) == 4 and set(done["counts"]) <= {"completed", "stopped"}
     assert done["counts"]["completed"] >= 1
+    # "ensemble": false reached the job: the stored model is the best trial's pipeline alone
+    trials = client.get(f"/experiments/{done['experiment_id']}/trials").json()["data"]
+    (stored,) = [t for t in trials if t["model_uri"]]
+    members = json.loads(Path(stored["model_uri"], "members.json").read_text())
+    assert [m["trial_id"] for m in members] == [stored["trial_id"]]
     proposals = client.post("/recommend", json={"data": str(DATASETS / "wine_recognition.parquet"),
                                                 "target": "target", "k": 3}).json()
     assert proposals["task"] == "classification"
