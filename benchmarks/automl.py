@@ -15,7 +15,7 @@ prior but never from the held-out dataset's group (nor from its own runs on
 the dataset's other splits); cold starts from the robust default. Ray starts
 once, before any timing. Reported per split: test scores, each contender's
 real wall time, how many configurations it tried and (tunelake) how many
-pipelines its final model holds (an ensemble unless ``--no-ensemble``);
+pipelines its final model holds (an ensemble with ``--ensemble``);
 over all splits: mean rank (1 = best of three, ties share) and
 wins/ties/losses of warm tunelake against FLAML. One split of a small dataset is mostly noise (a test part of
 a few hundred rows), so the ranks are only worth reading over several seeds.
@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--min-rows", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset, each with its own seed")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds of search per contender and dataset")
-    parser.add_argument("--no-ensemble", action="store_true", help="tunelake stores its best pipeline alone")
+    parser.add_argument("--ensemble", action="store_true", help="tunelake's final model: an ensemble (automl --ensemble)")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     import ray
@@ -153,9 +153,9 @@ def main() -> None:
                 held_out |= {fingerprint(train)}
                 rows.append(compare(path.stem, task, seed, {
                     "tunelake-warm": lambda: run_tunelake(train, test, task, args.budget, True, lake, held_out, seed,
-                                                          not args.no_ensemble),
+                                                          args.ensemble),
                     "tunelake-cold": lambda: run_tunelake(train, test, task, args.budget, False, lake, held_out, seed,
-                                                          not args.no_ensemble),
+                                                          args.ensemble),
                     "flaml": lambda: run_flaml(train, test, task, args.budget, seed),
                 }))
     names = ["tunelake-warm", "tunelake-cold", "flaml"]
@@ -163,7 +163,7 @@ def main() -> None:
     wins = sum(r["scores"]["tunelake-warm"] > r["scores"]["flaml"] + TIE for r in rows)
     losses = sum(r["scores"]["tunelake-warm"] < r["scores"]["flaml"] - TIE for r in rows)
     summary = {"datasets": len({r["dataset"] for r in rows}), "splits": len(rows), "seeds": args.seeds,
-               "budget_s": args.budget, "ensemble": not args.no_ensemble, "mean_rank": mean_rank,
+               "budget_s": args.budget, "ensemble": args.ensemble, "mean_rank": mean_rank,
                "warm_vs_flaml": {"wins": wins, "ties": len(rows) - wins - losses, "losses": losses}}
     print(json.dumps(summary, indent=2))
     if args.out:

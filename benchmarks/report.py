@@ -36,9 +36,13 @@ RUNS = [
     ["benchmarks/lake_mlflow.py", "--sizes", "100000", "--out", "benchmarks/results/lake-mlflow-100k.json"],
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "3", "--budget", "30",
      "--out", "benchmarks/results/automl.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "3", "--budget", "30", "--ensemble",
+     "--out", "benchmarks/results/automl-ensemble.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
 ]
+
+TIE = 1e-9
 
 CONTENDERS = {"bare": "bare pool of 2 threads", "optuna": "Optuna, `n_jobs=2`",
               "ray-tune": "Ray Tune, documented defaults", "tunelake": "tunelake (lake logging on)"}
@@ -141,6 +145,34 @@ def automl() -> str | None:
               f"({splits} splits of {s['datasets']} datasets, {s['budget_s']:.0f} s each).")
 
 
+def counts(diffs: list[float]) -> list[str]:
+    """How many differences are above, at and below zero."""
+    return [str(sum(x > TIE for x in diffs)), str(sum(abs(x) <= TIE for x in diffs)), str(sum(x < -TIE for x in diffs))]
+
+
+def ensemble_ablation() -> str | None:
+    """The same splits with the best pipeline alone: what the ensemble bought, split by split."""
+    with_, alone = load("automl-ensemble.json"), load("automl.json")
+    if not with_ or not alone:
+        return None
+    paired = {(d["dataset"], d["seed"]): d for d in alone["datasets"]}
+    rows = []
+    for name, label in (("tunelake-warm", "warm"), ("tunelake-cold", "cold")):
+        diffs = [d["scores"][name] - paired[(d["dataset"], d["seed"])]["scores"][name]
+                 for d in with_["datasets"] if (d["dataset"], d["seed"]) in paired]
+        base = [paired[(d["dataset"], d["seed"])]["scores"][name] for d in with_["datasets"]
+                if (d["dataset"], d["seed"]) in paired]
+        rows.append([label, str(len(diffs)), f"{statistics.mean(base):.4f}",
+                     f"{statistics.mean(base) + statistics.mean(diffs):.4f}", f"{statistics.mean(diffs):+.4f}",
+                     *counts(diffs)])
+    flaml = [d["scores"]["flaml"] - paired[(d["dataset"], d["seed"])]["scores"]["flaml"]
+             for d in with_["datasets"] if (d["dataset"], d["seed"]) in paired]
+    rows.append(["FLAML, the same splits run twice (noise)", str(len(flaml)), "", "", f"{statistics.mean(flaml):+.4f}",
+                 *counts(flaml)])
+    return table(["tunelake", "splits", "mean test score, best alone", "mean test score, ensemble", "mean difference",
+                  "ensemble better", "same", "ensemble worse"], rows)
+
+
 def metalearn() -> str | None:
     data = load("metalearn/evaluate.json")
     if not data:
@@ -178,7 +210,8 @@ def headline() -> str | None:
                      "point lookups least)")
     if auto:
         s = auto["summary"]
-        lines.append(f"- AutoML at equal budgets ({s['datasets']} datasets, {s['budget_s']:.0f} s): mean rank "
+        splits = f", {s['splits']} splits" if "splits" in s else ""
+        lines.append(f"- AutoML at equal budgets ({s['datasets']} datasets{splits}, {s['budget_s']:.0f} s): mean rank "
                      f"warm {s['mean_rank']['tunelake-warm']:.2f}, cold {s['mean_rank']['tunelake-cold']:.2f}, "
                      f"FLAML {s['mean_rank']['flaml']:.2f}")
     if meta:
@@ -191,7 +224,7 @@ def headline() -> str | None:
 
 TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
-    "metalearn": metalearn,
+    "automl-ensemble": ensemble_ablation, "metalearn": metalearn,
 }
 
 

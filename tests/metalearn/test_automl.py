@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(INDEX is None, reason="no sha
 
 def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: Path, capsys):
     # a small history: two classification datasets searched cold
-    for name, final in (("appendicitis", []), ("hepatitis", ["--no-ensemble"])):
+    for name, final in (("appendicitis", ["--ensemble"]), ("hepatitis", [])):
         assert main(["automl", str(DATASETS / f"{name}.parquet"), "--target", "target", "--trials", "6",
                      "--no-warm-start", "--lake", lake_uri, "--quiet", *final]) == 0
     out = capsys.readouterr().out
@@ -60,7 +60,7 @@ def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: 
     assert isinstance(model, Ensemble) == (len(members) > 1)
     if len(members) > 1:
         assert [w for w, _ in model.members] == pytest.approx([m["weight"] for m in members], abs=1e-3)
-    # --no-ensemble: the best trial's pipeline alone
+    # without --ensemble: the best trial's pipeline alone
     (alone,) = query(lake, "SELECT t.trial_id, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
                      "WHERE e.name = 'automl-hepatitis' AND t.model_uri IS NOT NULL").to_pylist()
     assert [m["trial_id"] for m in json.loads(Path(alone["model_uri"], "members.json").read_text())] == \

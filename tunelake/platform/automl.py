@@ -224,32 +224,38 @@ def _blend_weights(predictions: dict[str, np.ndarray], y: Any, metric: str,
 
 def _refit(members: list[dict[str, Any]], task: str, x: Any, y: Any, seed: int,
            deadline: float | None) -> tuple[Any, list[dict[str, Any]]]:
-    """The final model fitted on all rows: the heaviest member first, the rest while the budget lasts.
+    """The final model fitted on all rows: the heaviest member first, the others whose refit fits the budget.
 
-    A lone member is stored as its plain scikit-learn pipeline. Members the
-    deadline left out are dropped and the others' weights renormalised, so
-    the model on disk is exactly the one ``members`` describes.
+    A member's refit is estimated from its cross-validation time, as the
+    search's deadline does. A lone member is stored as its plain
+    scikit-learn pipeline. Members left out are dropped and the others'
+    weights renormalised, so the model on disk is exactly what ``members``
+    describes.
     """
     fitted: list[tuple[float, Any]] = []
+    kept: list[dict[str, Any]] = []
     for member in members:
-        if fitted and deadline is not None and time.time() + TEARDOWN_S >= deadline:
-            break
+        if fitted and deadline is not None and time.time() + member["refit_s"] >= deadline:
+            continue
         config = zoo.complete(member["params"])
         assert config is not None
         fitted.append((member["weight"], zoo.build_pipeline(task, config, x, seed).fit(x, y)))
+        kept.append(member)
     total = sum(w for w, _ in fitted)
-    kept = [{**m, "weight": round(w / total, 4)} for m, (w, _) in zip(members, fitted)]
+    kept = [{k: v for k, v in m.items() if k != "refit_s"} | {"weight": round(w / total, 4)}
+            for m, (w, _) in zip(kept, fitted)]
     if len(fitted) == 1:
         return fitted[0][1], kept
     return Ensemble(fitted, np.unique(y) if task == "classification" else None), kept
 
 
 def _store_final(the_lake: Lake, store: Any, experiment_id: str, best_trial_id: str, weights: dict[str, float],
-                 task: str, x: Any, y: Any, seed: int, deadline: float | None) -> list[dict[str, Any]]:
+                 task: str, x: Any, y: Any, seed: int, folds: int, deadline: float | None) -> list[dict[str, Any]]:
     """Refit the final model, store it (``model.pkl``, ``members.json``) and point the best trial's row at it."""
     rows = {r["trial_id"]: r for r in query.query(the_lake, "SELECT * FROM trials WHERE experiment_id = ?",
                                                    [experiment_id], experiment_id).to_pylist()}
-    members = [{"trial_id": t, "weight": w, "params": json.loads(rows[t]["params"])}
+    members = [{"trial_id": t, "weight": w, "params": json.loads(rows[t]["params"]),
+                "refit_s": (rows[t]["duration_s"] or 0.0) / max(1, folds - 1)}
                for t, w in sorted(weights.items(), key=lambda kv: -kv[1])]
     model, members = _refit(members, task, x, y, seed, deadline)
     with tempfile.TemporaryDirectory() as tmp:
@@ -266,7 +272,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
            metric: str | None = None, folds: int = 3, warm_start: bool = True, k: int = 5, seed: int = 0,
            address: str | None = None, progress: bool = False, experiment_id: str | None = None,
            exclude: frozenset[str] = frozenset(), early_stop: bool = True,
-           ensemble: bool = True) -> AutoMLResult:
+           ensemble: bool = False) -> AutoMLResult:
     """Search the zoo on ``data``; ``exclude`` keeps those datasets' history out of the warm start.
 
     ``early_stop`` lets ASHA stop a configuration whose first fold is in the
@@ -274,7 +280,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     judged per trial (the evaluation, the prior's bootstrap) turn it off.
     ``ensemble`` makes the final model a weighted ensemble selected on the
     trials' out-of-fold predictions (the best pipeline alone when no blend
-    beats it there).
+    beats it there). Off by default: on the FLAML benchmark's 24 splits it
+    did not raise test scores (docs/benchmarks.md).
     """
     started = time.time()
     from sklearn.metrics import get_scorer
@@ -307,6 +314,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         "dataset_id": dataset_id,
         "spec": json.dumps({"automl": {"data": _where(data), "target": target, "task": task,
                                        "metric": metric, "folds": folds, "warm_start": warm_start,
+                                       "ensemble": ensemble,
                                        "proposals": [p.config for p in proposals]}, "search": search}, default=str),
         "command": "tunelake automl", "code_source": "tunelake.metalearn.zoo", "created_at": utcnow(),
         "host": socket.gethostname(), "model_storage": store.uri_for(experiment_id, ""),
@@ -349,7 +357,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
             picked, score = _blend_weights(ray.get(out_of_fold.take.remote()), y, metric, task)
             if picked:  # empty only if no finished trial's predictions arrived; then the best alone
                 weights, blend_score = picked, score
-    members = _store_final(the_lake, store, experiment_id, best["trial_id"], weights, task, x, y, seed, deadline) \
+    members = _store_final(the_lake, store, experiment_id, best["trial_id"], weights, task, x, y, seed, folds,
+                           deadline) \
         if best else []
     counts = query.status_counts(the_lake, experiment_id)
     status = ExperimentStatus.COMPLETED if best else ExperimentStatus.FAILED

@@ -74,9 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-warm-start", action="store_true", help="start cold (only the robust default first)")
     p.add_argument("--no-early-stop", action="store_true",
                    help="run every fold of every configuration (by default ASHA stops the worse half after one fold)")
-    p.add_argument("--no-ensemble", action="store_true",
-                   help="store the best pipeline alone (by default: a weighted ensemble of the best pipelines, "
-                        "chosen on their out-of-fold predictions, when it scores better there)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="store a weighted ensemble of the best pipelines, chosen on their out-of-fold predictions, "
+                        "when it scores better there than the best alone (by default: the best pipeline alone)")
     p.add_argument("--experiment-id", help="use this id (the service assigns ids before the job starts)")
     _run_options(p)
 
@@ -262,7 +262,7 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
     result = automl(args.data, args.target, lake=args.lake, trials=args.trials, time_budget_s=args.time_budget,
                     metric=args.metric, folds=args.folds, warm_start=not args.no_warm_start, address=args.address,
                     progress=not args.quiet, experiment_id=args.experiment_id, early_stop=not args.no_early_stop,
-                    ensemble=not args.no_ensemble)
+                    ensemble=args.ensemble)
     board = Table(title=f"leaderboard ({result.experiment_id})", title_justify="left")
     for name in ("rank", "trial", "status", "score", "configuration"):
         board.add_column(name, overflow="fold")

@@ -169,18 +169,21 @@ def test_automl_and_recommend_through_the_api(client):
     assert bad.status_code == 422 and "could not be read" in bad.json()["detail"]
     data = uploaded["uri"]
     response = client.post("/automl", json={"data": data, "target": "target", "trials": 4, "warm_start": False,
-                                            "ensemble": False})
+                                            "ensemble": True})
     assert response.status_code == 201, response.text
     done = wait_done(client, response.json()["experiment_id"])
     # ASHA may stop a configuration after its first fold; every one of the 4 is recorded either way
     assert done["status"] == "completed" and done["primary_metric"] == "accuracy"
     assert sum(done["counts"].values()) == 4 and set(done["counts"]) <= {"completed", "stopped"}
     assert done["counts"]["completed"] >= 1
-    # "ensemble": false reached the job: the stored model is the best trial's pipeline alone
+    # "ensemble": true reached the job, and its final model is made of the search's finished trials
+    spec = client.post("/sql", json={"query": "SELECT spec FROM experiments WHERE experiment_id = "
+                                              f"'{done['experiment_id']}' AND status = 'completed'"}).json()
+    assert json.loads(spec["rows"][0][0])["automl"]["ensemble"] is True
     trials = client.get(f"/experiments/{done['experiment_id']}/trials").json()["data"]
     (stored,) = [t for t in trials if t["model_uri"]]
     members = json.loads(Path(stored["model_uri"], "members.json").read_text())
-    assert [m["trial_id"] for m in members] == [stored["trial_id"]]
+    assert {m["trial_id"] for m in members} <= {t["trial_id"] for t in trials if t["status"] == "completed"}
     proposals = client.post("/recommend", json={"data": str(DATASETS / "wine_recognition.parquet"),
                                                 "target": "target", "k": 3}).json()
     assert proposals["task"] == "classification"

@@ -84,8 +84,8 @@ class AutoMLRequest(BaseModel):
     time_budget_s: float | None = Field(None, gt=0)
     metric: str | None = Field(None, max_length=100)
     warm_start: bool = True
-    ensemble: bool = Field(True, description="a weighted ensemble of the best pipelines when it scores better "
-                                             "out of fold; false stores the best pipeline alone")
+    ensemble: bool = Field(False, description="a weighted ensemble of the best pipelines when it scores better "
+                                              "out of fold; false stores the best pipeline alone")
 
 
 class RecommendRequest(BaseModel):

@@ -37,8 +37,8 @@ def create_automl(body: AutoMLRequest, jobs: JobsDep) -> ExperimentCreated:
         options += ["--metric", body.metric]
     if not body.warm_start:
         options.append("--no-warm-start")
-    if not body.ensemble:
-        options.append("--no-ensemble")
+    if body.ensemble:
+        options.append("--ensemble")
     job_id = jobs.submit_automl(experiment_id, body.data, body.target, options)
     return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
 
