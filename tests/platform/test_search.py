@@ -31,8 +31,13 @@ def test_the_deadline_leaves_time_to_refit_the_best_pipeline():
     far("b", {OBJECTIVE: 0.8, "tl_duration_s": 40.0, "tl_kind": FINAL})
     far("c", {OBJECTIVE: 0.7, "tl_duration_s": 4000.0, "tl_kind": FINAL})  # worse: not the one that will be refit
     far("d", {OBJECTIVE: 0.99, "tl_duration_s": 4000.0, "tl_kind": "fold"})  # one fold is not a finished trial
-    assert far.refit_s == pytest.approx(20.0)  # 3 folds on 2/3 of the rows: about 2 fits on all of them
+    # one fold's fit (40/3 s) on 3/2 of its rows, assuming fit time grows with the rows squared
+    assert far.refit_s == pytest.approx(40.0 / 3 * 2.25)
     assert not far.stop_all()
+    two = Deadline(now + 1000, folds=3, refits=2)  # an ensemble reserves its best two refits
+    for trial_id, value, seconds in (("b", 0.8, 40.0), ("c", 0.7, 400.0), ("g", 0.1, 4000.0)):
+        two(trial_id, {OBJECTIVE: value, "tl_duration_s": seconds, "tl_kind": FINAL})
+    assert two.refit_s == pytest.approx(440.0 / 3 * 2.25)
     near = Deadline(now + 60, folds=3)
     assert not near.stop_all()
     near("e", {OBJECTIVE: 0.9, "tl_duration_s": 200.0, "tl_kind": FINAL})

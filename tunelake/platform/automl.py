@@ -70,14 +70,27 @@ def _suggest(families: tuple[str, ...], trial: Any) -> None:
             trial.suggest_float(name, p.low, p.high, log=p.kind == "loguniform")
 
 
+def refit_estimate(cv_seconds: float, folds: int) -> float:
+    """Seconds to refit on all rows a pipeline whose k-fold cross-validation took ``cv_seconds``.
+
+    Each of the k fits saw (k-1)/k of the rows. Fit time grows faster than
+    the rows for some families (an SVM's kernel matrix, roughly squared), so
+    the estimate assumes quadratic growth: one fit's time times (k/(k-1))².
+    Linear-time families are over-estimated a little, which only ends the
+    search a moment earlier; under-estimates overran the budget.
+    """
+    k = max(2, folds)
+    return cv_seconds / k * (k / (k - 1)) ** 2
+
+
 class Deadline(tune.Stopper):
     """Ends the search in time to refit the final model before the budget runs out.
 
     The budget is the user's whole wall clock (meta-features, search, refit),
     so the search stops when what is left would only cover the refit, which
-    is estimated from the best trials' cross-validation times: k fits on
-    (k-1)/k of the rows take about as long as k-1 fits on all of them. An
-    ensemble refits several pipelines, so ``refits`` of the best are reserved.
+    is estimated from the best trials' cross-validation times
+    (:func:`refit_estimate`). An ensemble refits several pipelines, so
+    ``refits`` of the best are reserved.
     """
 
     def __init__(self, deadline: float, folds: int, refits: int = 1) -> None:
@@ -89,7 +102,7 @@ class Deadline(tune.Stopper):
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         value = result.get(OBJECTIVE)
         if result.get("tl_kind") == FINAL and value is not None:
-            refit_s = float(result.get("tl_duration_s", 0.0)) / max(1, self.folds - 1)
+            refit_s = refit_estimate(float(result.get("tl_duration_s", 0.0)), self.folds)
             self.best = sorted([*self.best, (value, refit_s)], reverse=True)[:self.refits]
         return False
 
@@ -255,7 +268,7 @@ def _store_final(the_lake: Lake, store: Any, experiment_id: str, best_trial_id: 
     rows = {r["trial_id"]: r for r in query.query(the_lake, "SELECT * FROM trials WHERE experiment_id = ?",
                                                    [experiment_id], experiment_id).to_pylist()}
     members = [{"trial_id": t, "weight": w, "params": json.loads(rows[t]["params"]),
-                "refit_s": (rows[t]["duration_s"] or 0.0) / max(1, folds - 1)}
+                "refit_s": refit_estimate(rows[t]["duration_s"] or 0.0, folds)}
                for t, w in sorted(weights.items(), key=lambda kv: -kv[1])]
     model, members = _refit(members, task, x, y, seed, deadline)
     with tempfile.TemporaryDirectory() as tmp:
