@@ -17,8 +17,9 @@ once, before any timing. Reported per split: test scores, each contender's
 real wall time, how many configurations it tried and (tunelake) how many
 pipelines its final model holds (an ensemble with ``--ensemble``);
 over all splits: mean rank (1 = best of three, ties share) and
-wins/ties/losses of warm tunelake against FLAML. One split of a small dataset is mostly noise (a test part of
-a few hundred rows), so the ranks are only worth reading over several seeds.
+wins/ties/losses of warm tunelake against FLAML. One split of a small
+dataset is mostly noise (a test part of a few hundred rows), so the ranks
+are only worth reading over several seeds.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ def main() -> None:
     parser.add_argument("--min-rows", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset, each with its own seed")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds of search per contender and dataset")
-    parser.add_argument("--ensemble", action="store_true", help="tunelake's final model: an ensemble (automl --ensemble)")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="tunelake's final model: an ensemble (automl --ensemble)")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     import ray

@@ -155,19 +155,17 @@ def ensemble_ablation() -> str | None:
     with_, alone = load("automl-ensemble.json"), load("automl.json")
     if not with_ or not alone:
         return None
-    paired = {(d["dataset"], d["seed"]): d for d in alone["datasets"]}
+    by_split = {(d["dataset"], d["seed"]): d["scores"] for d in alone["datasets"]}
+    pairs = [(d["scores"], by_split[(d["dataset"], d["seed"])]) for d in with_["datasets"]
+             if (d["dataset"], d["seed"]) in by_split]
     rows = []
     for name, label in (("tunelake-warm", "warm"), ("tunelake-cold", "cold")):
-        diffs = [d["scores"][name] - paired[(d["dataset"], d["seed"])]["scores"][name]
-                 for d in with_["datasets"] if (d["dataset"], d["seed"]) in paired]
-        base = [paired[(d["dataset"], d["seed"])]["scores"][name] for d in with_["datasets"]
-                if (d["dataset"], d["seed"]) in paired]
-        rows.append([label, str(len(diffs)), f"{statistics.mean(base):.4f}",
-                     f"{statistics.mean(base) + statistics.mean(diffs):.4f}", f"{statistics.mean(diffs):+.4f}",
-                     *counts(diffs)])
-    flaml = [d["scores"]["flaml"] - paired[(d["dataset"], d["seed"])]["scores"]["flaml"]
-             for d in with_["datasets"] if (d["dataset"], d["seed"]) in paired]
-    rows.append(["FLAML, the same splits run twice (noise)", str(len(flaml)), "", "", f"{statistics.mean(flaml):+.4f}",
+        diffs = [ens[name] - base[name] for ens, base in pairs]
+        before = statistics.mean(base[name] for _, base in pairs)
+        rows.append([label, str(len(pairs)), f"{before:.4f}", f"{before + statistics.mean(diffs):.4f}",
+                     f"{statistics.mean(diffs):+.4f}", *counts(diffs)])
+    flaml = [ens["flaml"] - base["flaml"] for ens, base in pairs]
+    rows.append(["FLAML, the same splits run twice (noise)", str(len(pairs)), "", "", f"{statistics.mean(flaml):+.4f}",
                  *counts(flaml)])
     return table(["tunelake", "splits", "mean test score, best alone", "mean test score, ensemble", "mean difference",
                   "ensemble better", "same", "ensemble worse"], rows)

@@ -41,7 +41,7 @@ def test_the_deadline_leaves_time_to_refit_the_best_pipeline():
     near = Deadline(now + 60, folds=3)
     assert not near.stop_all()
     near("e", {OBJECTIVE: 0.9, "tl_duration_s": 200.0, "tl_kind": FINAL})
-    assert near.stop_all()  # 100 s of refit does not fit in what is left
+    assert near.stop_all()  # 150 s of refit does not fit in what is left
 
 
 def test_a_trial_stopped_after_one_fold_is_pruned_for_tpe_not_finished():

@@ -154,7 +154,7 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
     base = {"tl_node": node_name(), "tl_started_at": started, "tl_steps": folds}
     scorer = get_scorer(metric)
     scores: list[float] = []
-    classes = np.unique(y) if task == "classification" else None
+    classes = np.unique(y) if out_of_fold is not None and task == "classification" else None
     predictions = None
     try:
         pipeline = zoo.build_pipeline(task, config, x, seed)

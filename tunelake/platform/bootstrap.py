@@ -62,8 +62,7 @@ def bootstrap(directory: Path, lake_uri: str | None, trials: int, limit: int | N
             if dataset_id in done:
                 continue
             result = automl(str(path), target, lake=lake.uri, trials=trials, time_budget_s=time_budget_s,
-                            warm_start=False, seed=seed_for(dataset_id), early_stop=False,
-                            ensemble=False)
+                            warm_start=False, seed=seed_for(dataset_id), early_stop=False)
             say(f"{path.stem}: {result.status}, best {result.best_value}")
             searched += 1
     return searched

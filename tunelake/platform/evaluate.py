@@ -71,8 +71,7 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
             runs = {}
             for mode in ("cold", "warm"):
                 result = automl(str(path), "target", lake=lake.uri, trials=trials, warm_start=(mode == "warm"),
-                                exclude=held_out, seed=seed_for(ids[path]), early_stop=False,
-                                ensemble=False)
+                                exclude=held_out, seed=seed_for(ids[path]), early_stop=False)
                 ordered = query(lake, "SELECT value FROM trials WHERE experiment_id = ? ORDER BY started_at",
                                 [result.experiment_id], result.experiment_id).to_pylist()
                 runs[mode] = [r["value"] if r["value"] is not None else float("nan") for r in ordered]
