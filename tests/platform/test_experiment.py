@@ -262,6 +262,19 @@ def test_tpe_fills_the_cluster_and_a_limit_holds(ray_cluster, lake_uri, tmp_path
     assert len(spans) == 3 and all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
 
 
+def test_trials_shorter_than_an_actor_start_still_run_two_at_a_time(ray_cluster, lake_uri, tmp_path):
+    # Tune gives a freed actor to the next trial and drops the one still starting; without the
+    # start gate every one of these trials ran on the first actor, one after another.
+    repo = write_repo(tmp_path / "repo", {"README": "trivial trials"})
+    doc = spec(repo, "echo actor=$PPID; echo score=1", {"x": {"type": "uniform", "low": 0, "high": 1}},
+               optimizer={"algorithm": "random", "num_samples": 16, "seed": 0})
+    result = tunelake.run(doc, lake=lake_uri)
+    assert result.counts == {"completed": 16}
+    actors = [json.loads(m)["actor"] for m in result.trials["metrics"]]
+    per_actor = sorted(actors.count(a) for a in set(actors))
+    assert len(per_actor) == 2 and per_actor[0] >= 4, per_actor
+
+
 def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
     repo = write_repo(tmp_path / "repo", {"slow.sh": "sleep 151 & sleep 0.7; echo score=$1"})
     path = tmp_path / "spec.json"

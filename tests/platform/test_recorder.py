@@ -89,3 +89,17 @@ def test_trials_in_flight_when_the_search_ends_are_closed_as_stopped(tmp_path: P
     assert rows == [{"trial_id": "t1", "status": "completed", "reason": None},
                     {"trial_id": "t2", "status": "stopped",
                      "reason": "the search ended while this trial ran (time budget or interrupt)"}]
+
+
+def test_rows_are_batched_and_in_the_lake_before_tune_saves_its_state(tmp_path: Path):
+    from ray.tune.callback import CallbackList
+
+    lake = Lake(str(tmp_path / "lake"))
+    recorder = _recorder(lake)
+    recorder.FLUSH_INTERVAL_S = 3600.0
+    _complete(recorder, "t1", 0.5)
+    recorder.on_step_end(0, [])
+    assert query(lake, "SELECT count(*) AS n FROM trials").to_pylist() == [{"n": 0}]  # batched, not per row
+    CallbackList([recorder]).save_to_dir(str(tmp_path / "tune-state"))  # what Tune does every few seconds
+    assert query(lake, "SELECT trial_id, status FROM trials").to_pylist() == [{"trial_id": "t1", "status": "completed"}]
+    assert query(lake, "SELECT count(*) AS n FROM results").to_pylist() == [{"n": 1}]

@@ -34,6 +34,7 @@ from tunelake.platform.modelstore import model_store
 from tunelake.platform.progress import ProgressDisplay
 from tunelake.platform.recorder import LakeRecorder, Tally
 from tunelake.platform.search import PruningOptunaSearch, concurrency
+from tunelake.platform.startgate import pass_gate, start_gate
 from tunelake.platform.spec import Dataset, ModelStorage
 from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome, node_name
 from tunelake.store import query
@@ -138,7 +139,7 @@ def _folds(task: str, folds: int, seed: int) -> Any:
 
 
 def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metric: str, folds: int,
-                 seed: int, out_of_fold: Any = None) -> None:
+                 seed: int, out_of_fold: Any = None, gate: Any = None) -> None:
     """One configuration, scored by k-fold cross-validation; failures are results too.
 
     Each fold is reported as it ends (the mean so far is the objective), so
@@ -149,6 +150,7 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
 
+    pass_gate(gate)
     x, y = data
     started = time.time()
     base = {"tl_node": node_name(), "tl_started_at": started, "tl_steps": folds}
@@ -348,12 +350,13 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
     with ray_session(address):
         width = 4 * len(x) * (y.nunique() if task == "classification" else 1)  # bytes of one trial's predictions
         out_of_fold = OutOfFold.remote(max(2, min(BLEND_CANDIDATES, BLEND_BYTES // width))) if ensemble else None
+        slots = concurrency(None)
         trainable = tune.with_parameters(automl_trial, data=(x, y), task=task, metric=metric, folds=folds, seed=seed,
-                                         out_of_fold=out_of_fold)
+                                         out_of_fold=out_of_fold, gate=start_gate(slots, trials))
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
-                num_samples=trials, reuse_actors=True, max_concurrent_trials=concurrency(None),
+                num_samples=trials, reuse_actors=True, max_concurrent_trials=slots,
                 scheduler=fold_scheduler(folds) if early_stop else None,
                 search_alg=PruningOptunaSearch(zoo_space(families), metric=OBJECTIVE, mode="max",
                                                points_to_evaluate=points or None, sampler=TPESampler(seed=seed))),

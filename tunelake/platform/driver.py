@@ -20,6 +20,7 @@ from tunelake.platform.recorder import LakeRecorder, Tally
 from tunelake.platform.search import concurrency, make_scheduler, make_searcher
 from tunelake.platform.space import param_space
 from tunelake.platform.spec import Algorithm, SchedulerKind
+from tunelake.platform.startgate import start_gate
 from tunelake.platform.trainable import OBJECTIVE, CommandTrainable, TrialContext
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
     assert snapshot is not None
     opt = spec.optimizer
     deadline = time.time() + opt.time_budget_s if opt.time_budget_s else None
+    slots = concurrency(opt.max_concurrent_trials, spec.resources.cpus_per_trial, spec.resources.gpus_per_trial)
     context = TrialContext(
         experiment_id=experiment.experiment_id,
         command=spec.command,
@@ -77,6 +79,8 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
         deadline=deadline,
         extra_env=_extra_env(experiment),
         replay=experiment.replay,
+        start_gate=start_gate(slots, spec.trial_count() - len(experiment.replay), spec.resources.cpus_per_trial,
+                              spec.resources.gpus_per_trial),
     )
     resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
     trainable = tune.with_resources(tune.with_parameters(CommandTrainable, context=context), resources)
@@ -95,7 +99,7 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
         # The restored run config holds callbacks unpickled from the first run; use this run's.
         tuner._local_tuner.get_run_config().callbacks = callbacks
     else:
-        tuner = _new_tuner(experiment, trainable, space, callbacks)
+        tuner = _new_tuner(experiment, trainable, space, callbacks, slots)
     try:
         tuner.fit()
     finally:
@@ -104,7 +108,8 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
             display.close()
 
 
-def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], callbacks: list) -> tune.Tuner:
+def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], callbacks: list,
+               slots: int) -> tune.Tuner:
     spec = experiment.spec
     opt = spec.optimizer
     return tune.Tuner(
@@ -118,9 +123,7 @@ def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], 
             scheduler=make_scheduler(opt),
             num_samples=opt.samples(),
             # random and grid carry their limit in their generator (make_searcher)
-            max_concurrent_trials=concurrency(opt.max_concurrent_trials, spec.resources.cpus_per_trial,
-                                              spec.resources.gpus_per_trial) if opt.algorithm is Algorithm.TPE
-            else None,
+            max_concurrent_trials=slots if opt.algorithm is Algorithm.TPE else None,
             time_budget_s=opt.time_budget_s,
             reuse_actors=True,
         ),

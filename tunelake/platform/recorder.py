@@ -1,9 +1,11 @@
 """Writes every trial's life to the lake, from inside the Tune driver loop.
 
 Each state change (running, then completed / stopped / failed) and every
-report becomes a row. Rows are buffered and written at the end of each Tune
-loop step, so a ``kill -9`` of the driver loses at most the step in flight,
-and a file holds many rows rather than one.
+report becomes a row. Rows are buffered and written once a second, so a file
+holds many rows rather than one or two, and whenever Tune saves its state, so
+a trial that ``tunelake resume`` would not run again is in the lake: a
+``kill -9`` of the driver loses at most the last second of rows, and only of
+trials that resume runs again (or, if they were running, records as lost).
 
 A lake that cannot be written (an S3 outage) does not stop the experiment:
 rows stay buffered, stamped with their versions, and later steps try again.
@@ -88,7 +90,6 @@ class LakeRecorder(Callback):
         self._started: dict[str, float] = {}
         self._open: dict[str, Any] = {}  # started, not yet ended: closed as stopped if the search ends first
         self._node: dict[str, str] = {}
-        self._urgent = False
         self._last_flush = time.monotonic()
         self._failing_since: float | None = None
 
@@ -192,15 +193,16 @@ class LakeRecorder(Callback):
             **fields,
         }
         self._trials.append(stamp(row))
-        self._urgent = True
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
-        now = time.monotonic()
-        if self._failing_since is not None:
-            due = now - self._last_flush > self.RETRY_INTERVAL_S
-        else:
-            due = self._urgent or (self._results and now - self._last_flush > self.FLUSH_INTERVAL_S)
-        if due:
+        wait = self.RETRY_INTERVAL_S if self._failing_since is not None else self.FLUSH_INTERVAL_S
+        if (self._results or self._trials) and time.monotonic() - self._last_flush > wait:
+            self.flush()
+
+    def get_state(self) -> None:
+        """Called as Tune saves its state: write the buffered rows first (the recorder itself keeps
+        no state; a resumed search gets a new one)."""
+        if self._failing_since is None and (self._results or self._trials):
             self.flush()
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
@@ -229,7 +231,6 @@ class LakeRecorder(Callback):
             logger.warning("the lake is back after %.0fs; every kept row is written",
                            time.monotonic() - self._failing_since)
             self._failing_since = None
-        self._urgent = False
         return True
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 from ray.tune.search import BasicVariantGenerator, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
+from tunelake.cluster.capacity import fits
 from tunelake.platform.spec import Algorithm, Optimizer, SchedulerKind
 from tunelake.platform.trainable import FINAL
 
@@ -84,11 +85,7 @@ def concurrency(optimizer_limit: int | None, cpus_per_trial: float = 1, gpus_per
         return optimizer_limit
     import ray
 
-    have = ray.cluster_resources()
-    fits = have.get("CPU", 1.0) / cpus_per_trial
-    if gpus_per_trial:
-        fits = min(fits, have.get("GPU", 0.0) / gpus_per_trial)
-    return max(1, int(fits))
+    return max(1, fits(ray.cluster_resources(), cpus_per_trial, gpus_per_trial))
 
 
 def make_scheduler(optimizer: Optimizer) -> TrialScheduler:

@@ -32,6 +32,7 @@ from tunelake.platform.metrics import MetricParser, Report
 from tunelake.platform.modelstore import ModelStore
 from tunelake.platform.process import Exited, TrialProcess
 from tunelake.platform.protocol import render_command, trial_env
+from tunelake.platform.startgate import pass_gate
 from tunelake.redact import redact
 
 OBJECTIVE = "tl_objective"
@@ -73,6 +74,8 @@ class TrialContext:
     replay: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Final results of trials that completed before a resume, by trial id: they
     are handed back to Tune as they were, not run again."""
+    start_gate: Any = None
+    """A :class:`~tunelake.platform.startgate.StartGate` when trials run several at a time."""
 
 
 class CommandTrainable(tune.Trainable):
@@ -82,6 +85,7 @@ class CommandTrainable(tune.Trainable):
         self._ctx = context
         self._proc: TrialProcess | None = None
         self._node = node_name()
+        pass_gate(context.start_gate)
         self._begin(config)
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:

@@ -45,7 +45,8 @@ class BodyLimit(BaseHTTPMiddleware):
 
 
 def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
-    app = FastAPI(title="tunelake", version=__version__,
+    # No slash redirects: an id that decodes to "/" (``/experiments/%2F``) is a 404, not a 307 to the list.
+    app = FastAPI(title="tunelake", version=__version__, redirect_slashes=False,
                   description="Tune any program on Ray; every trial in a Parquet lake; SQL over it.")
     app.state.settings = settings
     app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
