@@ -105,6 +105,18 @@ def env(name: str, value: str):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
+def no_start_gate():  # type: ignore[no-untyped-def]
+    from tunelake.platform import driver
+
+    original = driver.start_gate
+    driver.start_gate = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        driver.start_gate = original  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
 def flush_every_step():  # type: ignore[no-untyped-def]
     from tunelake.platform.recorder import LakeRecorder
 
@@ -127,6 +139,7 @@ def undoing(change):  # type: ignore[no-untyped-def]
 CONTENDERS = {"bare": bare, "optuna": optuna_study, "ray-tune": ray_tune, "tunelake": tunelake_run}
 ABLATIONS = {
     "tunelake, a new actor per trial": undoing(no_actor_reuse),
+    "tunelake, no start gate (trials shorter than an actor start share one actor)": undoing(no_start_gate),
     "tunelake, Tune's CSV/JSON/TensorBoard loggers on": undoing(lambda: env("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")),
     "tunelake, lake written every Tune step": undoing(flush_every_step),
     "tunelake, Tune state saved every 10 s, not 2 s": undoing(lambda: env("TUNE_GLOBAL_CHECKPOINT_S", "10")),
