@@ -29,7 +29,7 @@ RUNS = [
     ["benchmarks/overhead.py", "--sizes", "50", "200", "--repeats", "1", "--out", "benchmarks/results/overhead.json"],
     ["benchmarks/overhead.py", "--sizes", "1000", "--repeats", "1", "--only", "tunelake", "optuna",
      "--out", "benchmarks/results/overhead-1000.json"],
-    ["benchmarks/overhead.py", "--sizes", "100", "--repeats", "1", "--only", "tunelake", "--ablations",
+    ["benchmarks/overhead.py", "--sizes", "100", "--repeats", "3", "--only", "tunelake", "--ablations",
      "--out", "benchmarks/results/overhead-ablations.json"],
     ["benchmarks/lake.py", "--sizes", "10000", "100000", "1000000", "--out", "benchmarks/results/lake.json"],
     ["benchmarks/lake_mlflow.py", "--sizes", "1000", "10000", "--out", "benchmarks/results/lake-mlflow.json"],
