@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import ray
 
-from tunelake.platform.startgate import StartGate, start_gate
+from tunelake.platform.startgate import StartGate, close_gate, start_gate
 
 
 def test_the_gate_opens_when_all_arrive(ray_cluster):
@@ -27,3 +28,10 @@ def test_no_gate_when_trials_run_one_at_a_time(ray_cluster):
     assert start_gate(slots=4, trials=1) is None
     assert start_gate(slots=4, trials=10, cpus_per_trial=2) is None  # two free CPUs hold one such trial
     assert start_gate(slots=2, trials=10) is not None
+
+
+def test_a_closed_gate_is_gone(ray_cluster):
+    gate = StartGate.remote(2)
+    close_gate(gate)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(gate.arrive.remote(), timeout=60)

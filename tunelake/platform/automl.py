@@ -34,7 +34,7 @@ from tunelake.platform.modelstore import model_store
 from tunelake.platform.progress import ProgressDisplay
 from tunelake.platform.recorder import LakeRecorder, Tally
 from tunelake.platform.search import PruningOptunaSearch, concurrency
-from tunelake.platform.startgate import pass_gate, start_gate
+from tunelake.platform.startgate import close_gate, pass_gate, start_gate
 from tunelake.platform.spec import Dataset, ModelStorage
 from tunelake.platform.trainable import FINAL, OBJECTIVE, Outcome, node_name
 from tunelake.store import query
@@ -351,8 +351,9 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         width = 4 * len(x) * (y.nunique() if task == "classification" else 1)  # bytes of one trial's predictions
         out_of_fold = OutOfFold.remote(max(2, min(BLEND_CANDIDATES, BLEND_BYTES // width))) if ensemble else None
         slots = concurrency(None)
+        gate = start_gate(slots, trials)
         trainable = tune.with_parameters(automl_trial, data=(x, y), task=task, metric=metric, folds=folds, seed=seed,
-                                         out_of_fold=out_of_fold, gate=start_gate(slots, trials))
+                                         out_of_fold=out_of_fold, gate=gate)
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
@@ -366,6 +367,7 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         try:
             tuner.fit()
         finally:
+            close_gate(gate)
             recorder.close()
         best = query.best_trial(the_lake, experiment_id)
         weights, blend_score = ({best["trial_id"]: 1.0} if best else {}), None
@@ -373,6 +375,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
             picked, score = _blend_weights(ray.get(out_of_fold.take.remote()), y, metric, task)
             if picked:  # empty only if no finished trial's predictions arrived; then the best alone
                 weights, blend_score = picked, score
+        if out_of_fold is not None:
+            ray.kill(out_of_fold)
     members = _store_final(the_lake, store, experiment_id, best["trial_id"], weights, task, x, y, seed, folds,
                            deadline) \
         if best else []

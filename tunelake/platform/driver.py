@@ -20,7 +20,7 @@ from tunelake.platform.recorder import LakeRecorder, Tally
 from tunelake.platform.search import concurrency, make_scheduler, make_searcher
 from tunelake.platform.space import param_space
 from tunelake.platform.spec import Algorithm, SchedulerKind
-from tunelake.platform.startgate import start_gate
+from tunelake.platform.startgate import close_gate, start_gate
 from tunelake.platform.trainable import OBJECTIVE, CommandTrainable, TrialContext
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
     try:
         tuner.fit()
     finally:
+        close_gate(context.start_gate)
         recorder.close()
         if display is not None:
             display.close()

@@ -57,6 +57,12 @@ def start_gate(slots: int, trials: int, cpus_per_trial: float = 1, gpus_per_tria
     return StartGate.remote(expected) if expected > 1 else None
 
 
+def close_gate(gate: Any) -> None:
+    """End the gate's actor (a worker process of its own) once the search is over."""
+    if gate is not None:
+        ray.kill(gate)
+
+
 def pass_gate(gate: Any) -> None:
     """Wait at ``gate`` on this actor's first trial; later trials on the same actor go straight on."""
     global _passed
