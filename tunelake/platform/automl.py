@@ -367,8 +367,8 @@ def automl(data: str, target: str, lake: str | None = None, trials: int = 20, ti
         try:
             tuner.fit()
         finally:
-            close_gate(gate)
             recorder.close()
+            close_gate(gate)
         best = query.best_trial(the_lake, experiment_id)
         weights, blend_score = ({best["trial_id"]: 1.0} if best else {}), None
         if best and out_of_fold is not None:

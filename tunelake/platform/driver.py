@@ -103,10 +103,10 @@ def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore:
     try:
         tuner.fit()
     finally:
-        close_gate(context.start_gate)
         recorder.close()
         if display is not None:
             display.close()
+        close_gate(context.start_gate)
 
 
 def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], callbacks: list,
