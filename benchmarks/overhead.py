@@ -19,7 +19,6 @@ Figures: trials/s, and overhead per trial over the bare pool. Medians over
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -29,6 +28,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 COMMAND = "echo score={x}"
 
@@ -79,53 +79,10 @@ def tunelake_run(n: int) -> None:
         assert result.counts == {"completed": n}, result.counts
 
 
-@contextlib.contextmanager
-def no_actor_reuse():  # type: ignore[no-untyped-def]
-    from tunelake.platform import driver
+def _without_actor_reuse(**kwargs):  # type: ignore[no-untyped-def]
+    from ray.tune import TuneConfig
 
-    original = driver.TuneConfig
-    driver.TuneConfig = lambda **kw: original(**{**kw, "reuse_actors": False})  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        driver.TuneConfig = original  # type: ignore[assignment]
-
-
-@contextlib.contextmanager
-def env(name: str, value: str):  # type: ignore[no-untyped-def]
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = before
-
-
-@contextlib.contextmanager
-def no_start_gate():  # type: ignore[no-untyped-def]
-    from tunelake.platform import driver
-
-    original = driver.start_gate
-    driver.start_gate = lambda *args, **kwargs: None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        driver.start_gate = original  # type: ignore[assignment]
-
-
-@contextlib.contextmanager
-def flush_every_step():  # type: ignore[no-untyped-def]
-    from tunelake.platform.recorder import LakeRecorder
-
-    before = LakeRecorder.FLUSH_INTERVAL_S
-    LakeRecorder.FLUSH_INTERVAL_S = 0.0
-    try:
-        yield
-    finally:
-        LakeRecorder.FLUSH_INTERVAL_S = before
+    return TuneConfig(**{**kwargs, "reuse_actors": False})
 
 
 def undoing(change):  # type: ignore[no-untyped-def]
@@ -138,11 +95,16 @@ def undoing(change):  # type: ignore[no-untyped-def]
 
 CONTENDERS = {"bare": bare, "optuna": optuna_study, "ray-tune": ray_tune, "tunelake": tunelake_run}
 ABLATIONS = {
-    "tunelake, a new actor per trial": undoing(no_actor_reuse),
-    "tunelake, no start gate (trials shorter than an actor start share one actor)": undoing(no_start_gate),
-    "tunelake, Tune's CSV/JSON/TensorBoard loggers on": undoing(lambda: env("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0")),
-    "tunelake, lake written every Tune step": undoing(flush_every_step),
-    "tunelake, Tune state saved every 10 s, not 2 s": undoing(lambda: env("TUNE_GLOBAL_CHECKPOINT_S", "10")),
+    "tunelake, a new actor per trial":
+        undoing(lambda: mock.patch("tunelake.platform.driver.TuneConfig", _without_actor_reuse)),
+    "tunelake, no start gate (trials shorter than an actor start share one actor)":
+        undoing(lambda: mock.patch("tunelake.platform.driver.start_gate", lambda *args, **kwargs: None)),
+    "tunelake, Tune's CSV/JSON/TensorBoard loggers on":
+        undoing(lambda: mock.patch.dict(os.environ, {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0"})),
+    "tunelake, lake written every Tune step":
+        undoing(lambda: mock.patch("tunelake.platform.recorder.LakeRecorder.FLUSH_INTERVAL_S", 0.0)),
+    "tunelake, Tune state saved every 10 s, not 2 s":
+        undoing(lambda: mock.patch.dict(os.environ, {"TUNE_GLOBAL_CHECKPOINT_S": "10"})),
 }
 
 
