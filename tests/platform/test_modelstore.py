@@ -9,7 +9,15 @@ import boto3
 import pytest
 
 from tunelake.errors import UserInputError
-from tunelake.platform.modelstore import LocalModelStore, ModelStore, S3ModelStore, model_store, store_for_uri
+from tunelake.platform.modelstore import (
+    LocalModelStore,
+    ModelStore,
+    S3ModelStore,
+    UnsafeModelError,
+    inside,
+    model_store,
+    store_for_uri,
+)
 from tunelake.platform.spec import ModelStorage
 
 
@@ -81,3 +89,91 @@ def test_default_is_the_lakes_models_folder(tmp_path: Path):
     assert isinstance(s3, S3ModelStore) and s3.uri_for("e", "t") == "s3://b/lake/models/e/t"
     explicit = model_store(ModelStorage(type="s3", bucket="bk", prefix="pre"), str(tmp_path), tmp_path)
     assert explicit.uri_for("e", "t") == "s3://bk/pre/e/t"
+
+
+HOSTILE_NAMES = ["/tmp/owned.txt", "a//b", "x/../../owned.txt", "..", ".", "a/./b", "a\\..\\b", "a\x00b", "a\nb", ""]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_name_that_leaves_the_destination_is_refused(tmp_path: Path, name: str):
+    with pytest.raises(UnsafeModelError, match="would be written outside"):
+        inside(tmp_path, name, "s3://b/k")
+
+
+def test_plain_names_stay_inside(tmp_path: Path):
+    assert inside(tmp_path, "sub/model.pkl", "k") == tmp_path / "sub" / "model.pkl"
+    assert inside(tmp_path, "..hidden", "k") == tmp_path / "..hidden"
+
+
+def test_a_link_already_in_the_destination_is_not_followed_out(store: ModelStore, tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    uri = store.save(model_dir(tmp_path / "m"), "e", "t")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "sub").symlink_to(outside)  # sub/meta.json would land in outside/
+    with pytest.raises(UnsafeModelError, match="sub/meta.json"):
+        store.fetch(uri, dest)
+    assert list(outside.iterdir()) == [] and not (dest / "weights.bin").exists()
+
+
+@pytest.mark.parametrize("key_tail", ["/{victim}", "/../../{victim_rel}", "sub\\..\\..\\x"])
+def test_s3_keys_that_escape_are_refused_and_nothing_is_written(bucket: str, tmp_path: Path, key_tail: str):
+    victim = tmp_path / "victim.txt"
+    store = S3ModelStore(bucket, "models")
+    trial = tmp_path.name  # the bucket is shared by the parameters of this test
+    uri = store.save(model_dir(tmp_path / "m"), "e", trial)
+    dest = tmp_path / "a" / "b" / "dest"
+    tail = key_tail.format(victim=victim, victim_rel=os.path.relpath(victim, dest))
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"models/e/{trial}/{tail}", Body=b"owned")
+    with pytest.raises(UnsafeModelError, match="would be written outside") as caught:
+        store.fetch(uri, dest)
+    assert repr(f"models/e/{trial}/{tail}")[1:-1] in str(caught.value)
+    assert not victim.exists() and list(dest.rglob("*")) == []
+
+
+def test_local_store_refuses_links_inside_a_stored_model(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("token")
+    store = LocalModelStore(tmp_path / "models")
+    uri = store.save(model_dir(tmp_path / "m"), "e", "t")
+    (Path(uri) / "peek").symlink_to(secret)
+    with pytest.raises(UnsafeModelError, match="'peek'.*link"):
+        store.fetch(uri, tmp_path / "dest")
+    assert not (tmp_path / "dest" / "peek").exists()
+
+
+@pytest.mark.slow
+def test_a_trial_cannot_make_models_get_write_outside_the_folder(ray_cluster, bucket, tmp_path: Path, capsys):
+    """The attack for real: a trial uses its node's S3 credentials to put a key with ``//`` under its own
+    model prefix, naming an absolute path; ``tunelake models get`` must refuse it and write nothing there."""
+    import json
+
+    from tests.conftest import write_repo
+    from tunelake.platform.cli import main
+
+    victim = tmp_path / "home" / "owned.txt"
+    repo = write_repo(tmp_path / "repo", {"evil.py": f"""
+        import os, pathlib, boto3
+        key = "models/" + os.environ["TUNELAKE_EXPERIMENT_ID"] + "/" + os.environ["TUNELAKE_TRIAL_ID"] + "/"
+        boto3.client("s3").put_object(Bucket={bucket!r}, Key=key + "/" + {str(victim)!r}, Body=b"owned")
+        pathlib.Path(os.environ["TUNELAKE_MODEL_DIR"], "model.txt").write_text("fine")
+        print("score=1")
+        """})
+    spec = {"code_github": str(repo), "command": "python evil.py", "primary_result_key": "score",
+            "search": {"x": {"type": "grid", "values": [1]}}, "optimizer": {"algorithm": "grid"},
+            "model_storage": {"type": "s3", "bucket": bucket, "prefix": "models"}}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    lake = str(tmp_path / "lake")
+    assert main(["run", str(path), "--lake", lake, "--quiet"]) == 0
+    victim.parent.mkdir()
+    from tunelake.store.lake import Lake
+    from tunelake.store.query import query
+
+    (exp,) = query(Lake(lake), "SELECT experiment_id FROM experiments").to_pylist()
+    capsys.readouterr()
+    assert main(["models", "get", exp["experiment_id"], "--to", str(tmp_path / "to"), "--lake", lake]) == 2
+    err = capsys.readouterr().err
+    assert "would be written outside" in err and str(victim) in err
+    assert not victim.exists() and not (tmp_path / "to" / "model.txt").exists()

@@ -4,10 +4,18 @@
 save, did every file arrive with its size); each store's ``_put``,
 ``_verify``, ``_fetch`` and ``_check`` hooks move the bytes. Models land at
 ``<root>/<experiment_id>/<trial_id>/``.
+
+A stored model is written by a trial, that is by code tunelake does not
+trust: a trial holds its node's S3 credentials and can put any key under its
+prefix. So :meth:`ModelStore.fetch` treats every name it finds there as
+hostile: :func:`inside` admits only plain relative names that land under the
+destination, and a store refuses the whole model (writing nothing) when one
+name does not.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -49,7 +57,12 @@ class ModelStore(ABC):
         return uri
 
     def fetch(self, uri: str, dest: Path) -> list[Path]:
-        """Copy the model at ``uri`` into ``dest``; return the files written."""
+        """Copy the model at ``uri`` into ``dest``; return the files written.
+
+        Every file lands inside ``dest``; a model holding a name that would
+        not (``..``, an absolute path, an empty segment, a link) is refused
+        with :class:`UnsafeModelError` before anything is written.
+        """
         dest.mkdir(parents=True, exist_ok=True)
         return self._fetch(uri, dest)
 
@@ -100,10 +113,22 @@ class LocalModelStore(ModelStore):
 
     def _fetch(self, uri: str, dest: Path) -> list[Path]:
         source = Path(uri)
-        if not source.is_dir():
+        if not source.is_dir() or source.is_symlink():
             raise UserInputError(f"model {uri} is not there (was it cleaned up?)")
-        shutil.copytree(source, dest, dirs_exist_ok=True)
-        return sorted(p for p in dest.rglob("*") if p.is_file())
+        plan = []
+        for folder, dirs, names in os.walk(source):  # never follows links
+            for name in dirs + names:
+                path = Path(folder) / name
+                rel = path.relative_to(source).as_posix()
+                if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                    raise UnsafeModelError(f"model {uri} holds {rel!r}, which is a link or not a plain file; "
+                                           "refusing to fetch it (the trial that wrote it may be hostile)")
+                if path.is_file():
+                    plan.append((path, inside(dest, rel, uri)))
+        for path, target in plan:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target, follow_symlinks=False)
+        return sorted(target for _, target in plan)
 
 
 class S3ModelStore(ModelStore):
@@ -186,20 +211,40 @@ class S3ModelStore(ModelStore):
 
     def _fetch(self, uri: str, dest: Path) -> list[Path]:
         base = self._split(uri) + "/"
-        written = []
         pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base)
-        for page in pages:
-            for obj in page.get("Contents", []):
-                rel = obj["Key"][len(base):]
-                if not rel or ".." in Path(rel).parts:
-                    continue
-                target = dest / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._client.download_file(self.bucket, obj["Key"], str(target))
-                written.append(target)
-        if not written:
+        keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+        if not keys:
             raise UserInputError(f"model {uri} is not there (no objects under it)")
-        return sorted(written)
+        plan = [(key, inside(dest, key[len(base):], f"s3://{self.bucket}/{key}")) for key in keys]
+        for key, target in plan:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._client.download_file(self.bucket, key, str(target))
+        return sorted(target for _, target in plan)
+
+
+class UnsafeModelError(UserInputError):
+    """A stored model holds a name that would be written outside the destination."""
+
+
+def inside(dest: Path, rel: str, source: str) -> Path:
+    """The file ``rel`` names under ``dest``, or :class:`UnsafeModelError` naming ``source``.
+
+    Only a plain relative name made of non-empty ``/``-separated segments is
+    admitted: no ``..`` or ``.``, no leading ``/``, no empty segment (``a//b``:
+    an S3 key can hold one, and ``dest / "/tmp/x"`` is ``/tmp/x``), no
+    backslash, no NUL, no control characters. The path must also still land
+    under ``dest`` once links already in ``dest`` are followed.
+    """
+    segments = rel.split("/")
+    bad = (not rel or any(s in ("", ".", "..") for s in segments)
+           or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in rel))
+    target = dest.joinpath(*segments) if not bad else dest
+    root = dest.resolve()
+    if bad or target.resolve() == root or not target.resolve().is_relative_to(root):
+        raise UnsafeModelError(f"model file {source!r} would be written outside {dest} (its name is {rel!r}); "
+                               "refusing to fetch this model: the trial that stored it may be hostile, "
+                               "so inspect the store by hand")
+    return target
 
 
 def model_store(storage: ModelStorage, lake_uri: str, lake_local: Path | None) -> ModelStore:
