@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tunelake.redact import MASK, redact, secret_values
+import pytest
+
+import tunelake.redact
+from tunelake.redact import MASK, keep_secret, redact, secret_values
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets kept by other tests of this process (a service's token) stay out of these."""
+    monkeypatch.setattr(tunelake.redact, "_KEPT", set())
 
 
 ENV = {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG", "TUNELAKE_API_TOKEN": "tok-0123456789",
@@ -29,3 +38,10 @@ def test_longest_secret_first_and_empty_text():
     assert secret_values(env) == ["abcdefghij", "abcdef"]
     assert redact("x abcdefghij y", env) == f"x {MASK} y"
     assert redact(None, env) is None and redact("", env) == ""
+
+
+def test_a_kept_secret_is_masked_whatever_the_environment_says():
+    keep_secret("service-token-0123456789")
+    keep_secret("short")  # too short to mask
+    assert redact("got service-token-0123456789 and short", {}) == f"got {MASK} and short"
+    assert "service-token-0123456789" in secret_values({"HOME": "/h"})

@@ -348,7 +348,7 @@ def cmd_plot(args: argparse.Namespace, out: Console) -> int:
 def cmd_serve(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.api.server import serve
 
-    serve(args.host, args.port, args.lake, args.address, say=lambda text: out.print(text, markup=False))
+    serve(args.host, args.port, args.lake, args.address, args.argv, say=lambda text: out.print(text, markup=False))
     return EXIT_OK
 
 
@@ -406,7 +406,9 @@ COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_run, "sql": 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

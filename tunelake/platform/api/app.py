@@ -14,7 +14,7 @@ from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
 from tunelake.platform.api.jobs import JobLauncher
 from tunelake.platform.api.routes import automl, experiments, sql
 from tunelake.platform.api.settings import Settings
-from tunelake.redact import redact
+from tunelake.redact import keep_secret, redact, secret_values
 
 STATIC = Path(__file__).parent / "static"
 
@@ -44,13 +44,52 @@ class BodyLimit(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+class MaskSecrets:
+    """Mask every secret the service knows in every response it sends, whatever route made it.
+
+    Redaction where text enters the lake runs on the trial's node, which does
+    not know the service's token; so a value that got into the lake anyway
+    (or into a job log, an error) is masked again here, on the way out.
+    Bodies are joined before masking, so a secret split across chunks is found.
+    """
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def masked(message) -> None:  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            for secret in secret_values():
+                body = body.replace(secret.encode(), b"***")
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, masked)
+
+
 def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     # No slash redirects: an id that decodes to "/" (``/experiments/%2F``) is a 404, not a 307 to the list.
     app = FastAPI(title="tunelake", version=__version__, redirect_slashes=False,
                   description="Tune any program on Ray; every trial in a Parquet lake; SQL over it.")
     app.state.settings = settings
+    keep_secret(settings.token)
     app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(MaskSecrets)
     app.include_router(experiments.router)
     app.include_router(sql.router)
     app.include_router(automl.router)

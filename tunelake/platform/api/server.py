@@ -6,10 +6,13 @@ import ipaddress
 import logging
 import os
 import secrets
+from typing import Sequence
 
 from tunelake.errors import UserInputError
+from tunelake.platform.api import token as api_token
 from tunelake.platform.api.settings import Settings, absolute_lake
 from tunelake.platform.workspace import cache_root
+from tunelake.redact import keep_secret
 
 logger = logging.getLogger(__name__)
 
@@ -23,18 +26,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(host: str, port: int, lake: str | None, address: str | None, say=print) -> None:  # type: ignore[no-untyped-def]
-    """Run the service until interrupted."""
+def serve(host: str, port: int, lake: str | None, address: str | None, argv: Sequence[str],
+          say=print) -> None:  # type: ignore[no-untyped-def]
+    """Run the service until interrupted; ``argv`` is its command line, for the restart without the token."""
+    if api_token.started_with_token():
+        api_token.restart_without_token(argv)  # does not return
     import ray
     import uvicorn
 
     from tunelake.platform.api.app import create_app
 
-    token = os.environ.pop("TUNELAKE_API_TOKEN", None)  # Ray processes started below must not inherit it
+    token = api_token.read_token()
     if not is_loopback(host) and not token:
-        raise UserInputError(f"serving on {host} needs a token: set TUNELAKE_API_TOKEN (or bind 127.0.0.1)")
+        raise UserInputError(f"serving on {host} needs a token: put it in a file only you can read and set "
+                             f"{api_token.TOKEN_FILE} to its path (or bind 127.0.0.1)")
     generated = not token
     token = token or secrets.token_urlsafe(24)
+    keep_secret(token)
     dashboard = address
     started_ray = False
     if dashboard is None:
@@ -50,7 +58,7 @@ def serve(host: str, port: int, lake: str | None, address: str | None, say=print
     url = f"http://{host}:{port}/"
     say(f"tunelake service on {url}  (lake {settings.lake}, Ray jobs at {dashboard})")
     if generated:
-        say(f"API token (set TUNELAKE_API_TOKEN to choose one): {token}")
+        say(f"API token (set {api_token.TOKEN_FILE} to a file holding one to choose it): {token}")
         say(f"open {url}#token={token}")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
