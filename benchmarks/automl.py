@@ -40,8 +40,8 @@ from sklearn.model_selection import train_test_split
 
 from tunelake.metalearn import zoo
 from tunelake.metalearn.dataset import fingerprint
-from tunelake.platform.automl import automl
-from tunelake.platform.bootstrap import corpus
+from tunelake.platform.automl.offline.bootstrap import corpus
+from tunelake.platform.automl.run import automl
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 

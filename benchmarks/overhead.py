@@ -96,13 +96,13 @@ def undoing(change):  # type: ignore[no-untyped-def]
 CONTENDERS = {"bare": bare, "optuna": optuna_study, "ray-tune": ray_tune, "tunelake": tunelake_run}
 ABLATIONS = {
     "tunelake, a new actor per trial":
-        undoing(lambda: mock.patch("tunelake.platform.driver.TuneConfig", _without_actor_reuse)),
+        undoing(lambda: mock.patch("tunelake.platform.tune.runner.TuneConfig", _without_actor_reuse)),
     "tunelake, no start gate (trials shorter than an actor start share one actor)":
-        undoing(lambda: mock.patch("tunelake.platform.driver.start_gate", lambda *args, **kwargs: None)),
+        undoing(lambda: mock.patch("tunelake.platform.tune.runner.start_gate", lambda *args, **kwargs: None)),
     "tunelake, Tune's CSV/JSON/TensorBoard loggers on":
         undoing(lambda: mock.patch.dict(os.environ, {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0"})),
     "tunelake, lake written every Tune step":
-        undoing(lambda: mock.patch("tunelake.platform.recorder.LakeRecorder.FLUSH_INTERVAL_S", 0.0)),
+        undoing(lambda: mock.patch("tunelake.platform.tune.recorder.LakeRecorder.FLUSH_INTERVAL_S", 0.0)),
     "tunelake, Tune state saved every 10 s, not 2 s":
         undoing(lambda: mock.patch.dict(os.environ, {"TUNE_GLOBAL_CHECKPOINT_S": "10"})),
 }

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from tunelake._version import __version__
 
 if TYPE_CHECKING:
-    from tunelake.platform.experiment import Result, resume, run
+    from tunelake.platform.experiments.run import Result, resume, run
     from tunelake.platform.spec import Spec, load_spec
 
 __all__ = ["Result", "Spec", "load_spec", "resume", "run", "sql", "__version__"]
@@ -28,7 +28,7 @@ def sql(query: str, lake: str | None = None, params: list[Any] | None = None):  
 
 def __getattr__(name: str) -> Any:
     if name in ("run", "resume", "Result"):
-        from tunelake.platform import experiment
+        from tunelake.platform.experiments import run as experiment
 
         return getattr(experiment, name)
     if name in ("Spec", "load_spec"):

@@ -2,7 +2,7 @@
 
 import sys
 
-from tunelake.platform.cli import main
+from tunelake.platform.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

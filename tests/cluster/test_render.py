@@ -12,7 +12,7 @@ import yaml
 from tunelake.cluster.aws import INSTANCE_TYPES
 from tunelake.cluster.render import kuberay_manifest, launcher_config, validate_launcher_config
 from tunelake.errors import UserInputError
-from tunelake.platform.cli import main
+from tunelake.platform.cli.main import main
 from tunelake.platform.spec import parse_spec
 
 BASE = {"code_github": "https://github.com/org/repo", "command": "python train.py --lr {lr}",
@@ -21,13 +21,15 @@ BASE = {"code_github": "https://github.com/org/repo", "command": "python train.p
 
 
 def spec(**resources):
-    return parse_spec({**BASE, "resources": resources})
+    """The arguments the renderers take for a spec with these ``resources``: its name and resources."""
+    parsed = parse_spec({**BASE, "resources": resources})
+    return parsed.display_name(), parsed.resources
 
 
 @pytest.mark.parametrize("name", sorted(INSTANCE_TYPES))
 def test_every_known_instance_type_renders_a_valid_config(name):
     itype = INSTANCE_TYPES[name]
-    config = launcher_config(spec(instance_count=3, instance_type=name, gpus_per_trial=min(itype.gpus, 0.5)))
+    config = launcher_config(*spec(instance_count=3, instance_type=name, gpus_per_trial=min(itype.gpus, 0.5)))
     worker = config["available_node_types"]["worker"]
     assert worker["min_workers"] == worker["max_workers"] == config["max_workers"] == 3
     assert worker["resources"] == {"CPU": itype.vcpus, "GPU": itype.gpus}
@@ -38,7 +40,7 @@ def test_every_known_instance_type_renders_a_valid_config(name):
 
 
 def test_the_validation_is_ray_s_own():
-    config = launcher_config(spec(instance_type="g5.xlarge"))
+    config = launcher_config(*spec(instance_type="g5.xlarge"))
     config["not_a_ray_key"] = 1
     with pytest.raises(UserInputError, match="not_a_ray_key"):
         validate_launcher_config(config)
@@ -46,17 +48,17 @@ def test_the_validation_is_ray_s_own():
 
 def test_unknown_instance_type_lists_the_known_ones():
     with pytest.raises(UserInputError) as info:
-        launcher_config(spec(instance_type="p9.mega"))
+        launcher_config(*spec(instance_type="p9.mega"))
     assert "'p9.mega' is not known" in str(info.value) and "p3.8xlarge" in str(info.value)
 
 
 def test_trial_that_cannot_fit_a_node():
     with pytest.raises(UserInputError, match="gpus_per_trial: 2 is more than g5.xlarge's 1 GPUs"):
-        launcher_config(spec(instance_type="g5.xlarge", gpus_per_trial=2))
+        launcher_config(*spec(instance_type="g5.xlarge", gpus_per_trial=2))
 
 
 def test_kuberay_rayjob():
-    config_map, job = kuberay_manifest(spec(instance_count=2, instance_type="g5.12xlarge"), json.dumps(BASE),
+    config_map, job = kuberay_manifest(*spec(instance_count=2, instance_type="g5.12xlarge"), json.dumps(BASE),
                                        "s3://b/lake")
     assert config_map["kind"] == "ConfigMap" and json.loads(config_map["data"]["experiment.json"]) == BASE
     assert job["kind"] == "RayJob" and job["apiVersion"] == "ray.io/v1"

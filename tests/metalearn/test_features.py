@@ -12,7 +12,6 @@ import pytest
 
 from tunelake.metalearn.dataset import describe, infer_task, record
 from tunelake.metalearn.features import FEATURE_SET, meta_features
-from tunelake.platform.spec import Dataset
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -58,7 +57,7 @@ def test_registered_datasets_carry_their_meta_features(tmp_path: Path):
     lake = Lake(str(tmp_path / "lake"))
     ids = []
     for _ in range(2):
-        info = describe(Dataset(uri=str(DATASETS / "appendicitis.parquet"), target="target"))
+        info = describe(str(DATASETS / "appendicitis.parquet"), "target")
         record(lake, info)
         ids.append(info.dataset_id)
     assert ids[0] == ids[1] and ids[0].startswith("sha256:")

@@ -11,7 +11,7 @@ from tests.metalearn.test_features import DATASETS, INDEX
 from tunelake.metalearn.features import meta_features
 from tunelake.metalearn.prior import Prior, load_prior
 from tunelake.metalearn.recommend import recommend
-from tunelake.platform.cli import main
+from tunelake.platform.cli.main import main
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 

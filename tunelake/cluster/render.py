@@ -15,17 +15,25 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ray
 import yaml
 
 from tunelake.cluster.aws import instance_type
 from tunelake.errors import UserInputError
-from tunelake.platform.spec import Spec
 
 HEAD_INSTANCE = "m5.xlarge"
 REMOTE_SOURCE = "/home/ray/tunelake"
+
+
+class Resources(Protocol):
+    """What a cluster is sized from: the spec's ``resources`` (this room does not import the spec)."""
+
+    instance_count: int
+    instance_type: str | None
+    cpus_per_trial: float
+    gpus_per_trial: float
 
 
 def ray_image(gpu: bool) -> str:
@@ -39,28 +47,27 @@ def _source_tree() -> Path | None:
 
 
 def _install_commands(source: Path | None) -> list[str]:
-    from tunelake import __version__
+    from tunelake._version import __version__
 
     if source is not None:
         return [f"pip install -q -e {REMOTE_SOURCE}"]
     return [f"pip install -q 'tunelake=={__version__}'"]
 
 
-def _cluster_name(spec: Spec) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in spec.display_name().lower()).strip("-")
+def _cluster_name(name: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     return f"tunelake-{slug}"[:60]
 
 
-def launcher_config(spec: Spec, region: str | None = None) -> dict[str, Any]:
-    """A Ray cluster-launcher config (``ray up``) for the spec's ``resources``."""
-    res = spec.resources
+def launcher_config(name: str, res: Resources, region: str | None = None) -> dict[str, Any]:
+    """A Ray cluster-launcher config (``ray up``) for an experiment ``name`` and its ``resources``."""
     if not res.instance_type:
         raise UserInputError("resources.instance_type: needed to render a cluster, e.g. \"p3.8xlarge\"")
     worker = instance_type(res.instance_type)
-    _check_fits(spec, worker.vcpus, worker.gpus, worker.name)
+    _check_fits(res, worker.vcpus, worker.gpus, worker.name)
     source = _source_tree()
     config: dict[str, Any] = {
-        "cluster_name": _cluster_name(spec),
+        "cluster_name": _cluster_name(name),
         "max_workers": res.instance_count,
         "upscaling_speed": 1.0,
         "idle_timeout_minutes": 10,
@@ -118,21 +125,19 @@ def validate_launcher_config(config: dict[str, Any]) -> None:
         ray_logger.setLevel(level)
 
 
-def _check_fits(spec: Spec, cpus: int, gpus: int, name: str) -> None:
-    res = spec.resources
+def _check_fits(res: Resources, cpus: int, gpus: int, name: str) -> None:
     if res.cpus_per_trial > cpus:
         raise UserInputError(f"resources.cpus_per_trial: {res.cpus_per_trial} is more than {name}'s {cpus} vCPUs")
     if res.gpus_per_trial > gpus:
         raise UserInputError(f"resources.gpus_per_trial: {res.gpus_per_trial} is more than {name}'s {gpus} GPUs")
 
 
-def kuberay_manifest(spec: Spec, spec_json: str, lake: str | None = None) -> list[dict[str, Any]]:
-    """A ConfigMap holding the spec and a KubeRay ``RayJob`` that runs it."""
-    res = spec.resources
+def kuberay_manifest(experiment: str, res: Resources, spec_json: str, lake: str | None = None) -> list[dict[str, Any]]:
+    """A ConfigMap holding the spec (``spec_json``) and a KubeRay ``RayJob`` that runs it."""
     worker = instance_type(res.instance_type) if res.instance_type else None
     cpus, gpus, mem = (worker.vcpus, worker.gpus, worker.memory_gib) if worker else (4, 0, 16)
-    _check_fits(spec, cpus, gpus, worker.name if worker else "the default worker")
-    name = _cluster_name(spec)
+    _check_fits(res, cpus, gpus, worker.name if worker else "the default worker")
+    name = _cluster_name(experiment)
     image = ray_image(gpus > 0)
     limits: dict[str, Any] = {"cpu": str(cpus), "memory": f"{max(1, int(mem * 0.9))}Gi"}
     if gpus:
@@ -145,7 +150,7 @@ def kuberay_manifest(spec: Spec, spec_json: str, lake: str | None = None) -> lis
                   "data": {"experiment.json": spec_json}}
     spec_volume = {"name": "spec", "configMap": {"name": f"{name}-spec"}}
     spec_mount = {"name": "spec", "mountPath": "/home/ray/spec"}
-    from tunelake import __version__
+    from tunelake._version import __version__
 
     job = {
         "apiVersion": "ray.io/v1",

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tunelake.errors import UserInputError
-from tunelake.platform.spec import Dataset
+from tunelake.paths import cache_root
 from tunelake.store.lake import Lake
 from tunelake.store.schema import DATASETS
 
@@ -41,8 +41,6 @@ def local_copy(uri: str) -> Path:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from tunelake.platform.workspace import cache_root
-
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not bucket or not key or key.endswith("/"):
         raise UserInputError(f"dataset {uri!r}: name one object, as s3://bucket/path/data.parquet")
@@ -60,6 +58,11 @@ def local_copy(uri: str) -> Path:
         raise UserInputError(f"dataset {uri!r} could not be read ({exc}); check the key, the AWS credentials "
                              "and AWS_ENDPOINT_URL") from None
     return path
+
+
+def where(data: str) -> str:
+    """``data`` as recorded: an ``s3://`` URI as given, a local path made absolute."""
+    return data if data.startswith("s3://") else str(Path(data).expanduser().resolve())
 
 
 def read_table(path: Path) -> pa.Table:
@@ -99,30 +102,29 @@ class DatasetInfo:
     meta_features: dict[str, float] | None
 
 
-def describe(dataset: Dataset, base_dir: Path | None = None,
+def describe(uri: str, target: str | None, task: str | None = None, base_dir: Path | None = None,
              fields: tuple[str, str] = ("dataset.uri", "dataset.target")) -> DatasetInfo:
-    """Read ``dataset`` (a local file or an ``s3://`` object) and describe it; ``fields`` name
-    the inputs in error messages."""
-    path = local_copy(dataset.uri) if dataset.uri.startswith("s3://") else Path(dataset.uri).expanduser()
+    """Read the data at ``uri`` (a local file or an ``s3://`` object) and describe it; ``task`` is
+    inferred from ``target`` unless given; ``fields`` name the inputs in error messages."""
+    path = local_copy(uri) if uri.startswith("s3://") else Path(uri).expanduser()
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
     if not path.is_file():
-        raise UserInputError(f"{fields[0]}: {dataset.uri!r} is not a file (looked at {path}); "
+        raise UserInputError(f"{fields[0]}: {uri!r} is not a file (looked at {path}); "
                              "pass a CSV or Parquet file")
     table = read_table(path)
-    task = dataset.task
     features = None
-    if dataset.target is not None:
-        if dataset.target not in table.column_names:
+    if target is not None:
+        if target not in table.column_names:
             raise UserInputError(
-                f"{fields[1]}: column {dataset.target!r} is not in {path.name}; columns: "
+                f"{fields[1]}: column {target!r} is not in {path.name}; columns: "
                 f"{', '.join(table.column_names[:20])}"
             )
-        task = task or infer_task(table.column(dataset.target))
+        task = task or infer_task(table.column(target))
         from tunelake.metalearn.features import meta_features
 
-        features = meta_features(table.to_pandas(), dataset.target, task)
-    return DatasetInfo(fingerprint(path), path, table, dataset.target, task, features)
+        features = meta_features(table.to_pandas(), target, task)
+    return DatasetInfo(fingerprint(path), path, table, target, task, features)
 
 
 def record(lake: Lake, info: DatasetInfo) -> None:

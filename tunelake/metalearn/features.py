@@ -132,8 +132,8 @@ def landmarkers(x: pd.DataFrame, y: pd.Series, task: str) -> dict[str, float]:
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
     from sklearn.naive_bayes import GaussianNB
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-    from sklearn.preprocessing import StandardScaler
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     sample = _sample(x, LANDMARK_ROWS)

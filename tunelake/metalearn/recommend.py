@@ -18,9 +18,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunelake.metalearn.dataset import describe, where
 from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.prior import load_prior
-from tunelake.metalearn.zoo import FAMILIES, DEFAULT_FAMILY, active, default_config
+from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -107,3 +108,10 @@ def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
             chosen.append(p)
             per_family[family] = per_family.get(family, 0) + 1
     return [*chosen, hedge] if all(c.config != hedge.config for c in chosen) else chosen[:k]
+
+
+def proposals_for(lake: Lake, data: str, target: str, k: int) -> tuple[list[Proposal], str, dict[str, float]]:
+    """What the meta-model proposes for a dataset: the same meta-features the lake keeps for it."""
+    info = describe(where(data), target, fields=("data", "--target"))
+    assert info.task is not None and info.meta_features is not None
+    return recommend(lake, info.meta_features, info.task, k), info.task, info.meta_features

@@ -1,0 +1,115 @@
+"""AutoML end to end on real shared datasets, and warm starts from a real lake."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.metalearn.test_features import DATASETS, INDEX
+from tunelake.metalearn import zoo
+from tunelake.metalearn.ensemble import Ensemble
+from tunelake.platform.automl.run import STOPPED
+from tunelake.platform.cli.main import main
+from tunelake.store.lake import Lake
+from tunelake.store.query import query
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(INDEX is None, reason="no shared datasets")]
+
+
+def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: Path, capsys):
+    # a small history: two classification datasets searched cold
+    for name, final in (("appendicitis", ["--ensemble"]), ("hepatitis", [])):
+        assert main(["automl", str(DATASETS / f"{name}.parquet"), "--target", "target", "--trials", "6",
+                     "--no-warm-start", "--lake", lake_uri, "--quiet", *final]) == 0
+    out = capsys.readouterr().out
+    assert "leaderboard" in out and "model.pkl" in out
+    lake = Lake(lake_uri)
+    experiments = query(lake, "SELECT experiment_id, dataset_id, status, primary_metric FROM experiments").to_pylist()
+    assert len(experiments) == 2 and all(e["status"] == "completed" and e["dataset_id"] for e in experiments)
+    trials = query(lake, "SELECT params, value, model_uri, status FROM trials").to_pylist()
+    assert len(trials) == 12 and all(json.loads(t["params"])["family"] in zoo.FAMILIES for t in trials)
+    # every fold lands as a result as it ends; ASHA may stop a trial after its first folds
+    folds = query(lake, "SELECT t.trial_id, any_value(t.status) AS status, any_value(t.reason) AS reason, "
+                  "any_value(t.iterations) AS iterations, count(r.step) AS steps FROM trials t "
+                  "LEFT JOIN results r USING (experiment_id, trial_id) GROUP BY t.trial_id").to_pylist()
+    for t in folds:
+        if t["status"] == "completed":
+            assert t["steps"] == t["iterations"] == 3, t
+        else:
+            assert t["status"] == "stopped" and t["reason"] == STOPPED and t["steps"] == t["iterations"] < 3, t
+    best_models = [t["model_uri"] for t in trials if t["model_uri"]]
+    assert len(best_models) == 2
+    (uri,) = [r["model_uri"] for r in query(
+        lake, "SELECT t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+        "WHERE e.name = 'automl-appendicitis' AND t.model_uri IS NOT NULL").to_pylist()]
+    with open(Path(uri, "model.pkl"), "rb") as f:
+        model = pickle.load(f)
+    frame = pd.read_parquet(DATASETS / "appendicitis.parquet")
+    assert len(model.predict(zoo.prepare_frame(frame.drop(columns=["target"])))) == len(frame)
+    # the final model is what members.json says: finished trials of this search, weights summing to one
+    members = json.loads(Path(uri, "members.json").read_text())
+    finished = {r["trial_id"]: json.loads(r["params"]) for r in query(
+        lake, "SELECT t.trial_id, t.params FROM trials t JOIN experiments e USING (experiment_id) "
+        "WHERE e.name = 'automl-appendicitis' AND t.status = 'completed'").to_pylist()}
+    assert members and all(finished[m["trial_id"]] == m["params"] for m in members)
+    assert sum(m["weight"] for m in members) == pytest.approx(1.0, abs=1e-3)
+    assert isinstance(model, Ensemble) == (len(members) > 1)
+    if len(members) > 1:
+        assert [w for w, _ in model.members] == pytest.approx([m["weight"] for m in members], abs=1e-3)
+    # without --ensemble: the best trial's pipeline alone
+    (alone,) = query(lake, "SELECT t.trial_id, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+                     "WHERE e.name = 'automl-hepatitis' AND t.model_uri IS NOT NULL").to_pylist()
+    assert [m["trial_id"] for m in json.loads(Path(alone["model_uri"], "members.json").read_text())] == \
+        [alone["trial_id"]]
+
+    # recommend for a third dataset: diverse families, the robust default among them, evidence attached
+    assert main(["recommend", str(DATASETS / "haberman.parquet"), "--target", "target", "-k", "4",
+                 "--lake", lake_uri, "--format", "json"]) == 0
+    proposals = json.loads(capsys.readouterr().out)
+    families = [p["config"]["family"] for p in proposals]
+    assert 2 <= len(proposals) <= 4 and len(set(families)) >= 2
+    assert {"family": "hgb", **zoo.FAMILIES["hgb"].default} in [p["config"] for p in proposals]
+    assert any(p["evidence"] and "distance" in p["evidence"][0] for p in proposals)
+
+    # the warm search starts from those proposals (Tune's points_to_evaluate)
+    assert main(["automl", str(DATASETS / "haberman.parquet"), "--target", "target", "--trials", "5",
+                 "--lake", lake_uri, "--quiet"]) == 0
+    (warm,) = query(lake, "SELECT experiment_id, spec FROM experiments WHERE name = 'automl-haberman'").to_pylist()
+    proposed = json.loads(warm["spec"])["automl"]["proposals"]
+    first = query(lake, "SELECT params FROM trials WHERE experiment_id = ? ORDER BY started_at LIMIT ?",
+                  [warm["experiment_id"], len(proposed)]).to_pylist()
+    tried = [json.loads(r["params"]) for r in first]
+    for config in proposed:
+        assert any(t["family"] == config["family"] and all(
+            t.get(k) == pytest.approx(v) if isinstance(v, float) else t.get(k) == v for k, v in config.items())
+            for t in tried), (config, tried)
+
+
+def test_bad_automl_input_is_exit_2(tmp_path: Path, lake_uri, capsys):
+    assert main(["automl", str(tmp_path / "missing.csv"), "--target", "y", "--lake", lake_uri]) == 2
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n1,2\n3,4\n")
+    assert main(["automl", str(data), "--target", "nope", "--lake", lake_uri]) == 2
+    assert "column 'nope' is not in d.csv" in capsys.readouterr().err
+
+
+def test_automl_reads_its_data_from_s3(ray_cluster, bucket, lake_uri, capsys):
+    import boto3
+
+    from tunelake.metalearn.dataset import fingerprint
+
+    local = DATASETS / "appendicitis.parquet"
+    boto3.client("s3").upload_file(str(local), bucket, "data/appendicitis.parquet")
+    uri = f"s3://{bucket}/data/appendicitis.parquet"
+    assert main(["automl", uri, "--target", "target", "--trials", "2", "--no-warm-start", "--lake", lake_uri,
+                 "--quiet"]) == 0
+    (exp,) = query(Lake(lake_uri), "SELECT dataset_id, spec, status FROM experiments").to_pylist()
+    assert exp["status"] == "completed" and json.loads(exp["spec"])["automl"]["data"] == uri
+    assert exp["dataset_id"] == fingerprint(local)  # the same bytes, wherever they live
+    capsys.readouterr()
+    assert main(["automl", f"s3://{bucket}/data/missing.parquet", "--target", "target", "--lake", lake_uri]) == 2
+    assert "could not be read" in capsys.readouterr().err

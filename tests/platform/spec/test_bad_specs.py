@@ -1,0 +1,99 @@
+"""A corpus of malformed specs through the CLI: each is exit 2, one clear line naming the field, no
+traceback, and nothing written to the lake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunelake.platform.cli.main import main
+
+GOOD = {
+    "code_github": ".", "command": "run --C {C} --k {kernel}", "primary_result_key": "accuracy",
+    "search": {"C": {"type": "loguniform", "low": 0.001, "high": 1000},
+               "kernel": {"type": "choice", "values": ["rbf", "linear"]}},
+    "optimizer": {"algorithm": "tpe", "num_samples": 4},
+}
+
+
+def changed(**fields) -> str:
+    doc = json.loads(json.dumps(GOOD))
+    for dotted, value in fields.items():
+        *parents, last = dotted.split("__")
+        node = doc
+        for p in parents:
+            node = node.setdefault(p, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return json.dumps(doc)
+
+
+def search(**params) -> str:
+    return changed(search=params, command="run " + " ".join(f"{{{k}}}" for k in params))
+
+
+CASES = {
+    # syntax and file-level garbage
+    "truncated JSON": ('{"command": "x", ', "invalid JSON at line 1"),
+    "trailing comma": ('{"command": "x",}', "invalid JSON"),
+    "unclosed YAML list": ("command: [a, b\nsearch: {}", "invalid YAML"),
+    "YAML alias bomb": ("a: &a [1, 1]\nb: &b [*a, *a]\nc: &c [*b, *b]\n", "aliases"),
+    "YAML tab indentation": ("search:\n\tx: 1\n", "invalid YAML"),
+    "top-level list": ("[1, 2, 3]", "must be a JSON/YAML object"),
+    "top-level string": ('"just a string"', "must be a JSON/YAML object"),
+    "empty file": ("", "spec: is empty"),
+    "deeply nested JSON": ("[" * 10000 + "]" * 10000, "nested too deeply"),
+    "binary garbage": (b"\x00\x9f\xff\xfe\x01" * 200, "UTF-8"),
+    "huge file": (" " * 2_000_001, "larger than"),
+    # missing fields
+    "no command": (changed(command=None), "command: is required"),
+    "no primary_result_key": (changed(primary_result_key=None), "primary_result_key: is required"),
+    "no code_github": (changed(code_github=None), "code_github: is required"),
+    "no search": (changed(search=None), "search: is required"),
+    # wrong types
+    "command is a number": (changed(command=5), "command:"),
+    "num_samples is text": (changed(optimizer__num_samples="ten"), "optimizer.num_samples:"),
+    "search is a list": (changed(search=[1, 2]), "search:"),
+    "low is text": (search(n={"type": "int", "low": "a", "high": 3}), "search.n.low:"),
+    "resources is text": (changed(resources="big"), "resources:"),
+    "choice values empty": (search(k={"type": "choice", "values": []}), "search.k"),
+    # impossible values
+    "low above high": (search(C={"type": "uniform", "low": 5, "high": 1}), "search.C: low must be below high"),
+    "loguniform from 0": (search(C={"type": "loguniform", "low": 0, "high": 1}), "search.C:"),
+    "negative num_samples": (changed(optimizer__num_samples=-3), "optimizer.num_samples:"),
+    "negative concurrency": (changed(optimizer__max_concurrent_trials=-1), "optimizer.max_concurrent_trials:"),
+    "unknown mode": (changed(mode="maximize-ish"), "mode:"),
+    # unknown names
+    "unknown algorithm": (changed(optimizer__algorithm="hyperband9"), "optimizer.algorithm: 'hyperband9' is not known"),
+    "unknown scheduler": (changed(optimizer__scheduler="sjf"), "optimizer.scheduler:"),
+    "unknown type": (search(C={"type": "normal", "mu": 0}), "search.C: unknown type 'normal'"),
+    "misspelt field": (changed(optimizer__algoritm="tpe"), "optimizer.algoritm: unknown field"),
+    "unknown top-level field": (changed(comand="x"), "comand: unknown field"),
+    # placeholders and regexes
+    "placeholder without parameter": (changed(command="run {C} {gamma}"), "gamma"),
+    "metric regex without group": (changed(metrics={"accuracy": "acc=[0-9.]+"}), "needs one capture group"),
+    "metric regex broken": (changed(metrics={"accuracy": "acc=(["}), "does not compile"),
+    "grid under TPE": (search(b={"type": "grid", "values": [1, 2]}), "cannot search grid parameters"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_malformed_spec_is_exit_2_naming_the_problem(name: str, tmp_path: Path, capsys):
+    text, needle = CASES[name]
+    path = tmp_path / ("spec.yaml" if "YAML" in name else "spec.json")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    for command in ("validate", "run"):
+        args = [command, str(path)] + (["--lake", str(tmp_path / "lake")] if command == "run" else [])
+        assert main(args) == 2, (name, command)
+        err = capsys.readouterr().err
+        assert needle in err, (name, err)
+        assert "Traceback" not in err
+    assert not (tmp_path / "lake").exists(), "a bad spec must write nothing to the lake"
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 30

@@ -1,0 +1,122 @@
+"""The FastAPI application: routers, error mapping, body limits, and the web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from tunelake._version import __version__
+from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
+from tunelake.platform.service.jobs import JobLauncher
+from tunelake.platform.service.routes import automl, experiments, sql
+from tunelake.platform.service.settings import Settings
+from tunelake.redact import keep_secret, redact, secret_values
+
+STATIC = Path(__file__).parent / "static"
+
+
+class BodyLimit(BaseHTTPMiddleware):
+    """Refuse bodies over the limit before reading them whole."""
+
+    def __init__(self, app, max_bytes: int, max_upload_bytes: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(app)
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes  # for dataset uploads
+
+    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
+        limit = self.max_upload_bytes if request.url.path == "/datasets" else self.max_bytes
+        too_large = JSONResponse({"detail": f"body larger than {limit} bytes"},
+                                 status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return too_large
+        if length is None and request.method in ("POST", "PUT", "PATCH"):
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    return too_large
+            request._body = body  # read once, kept for the route
+        return await call_next(request)
+
+
+class MaskSecrets:
+    """Mask every secret the service knows in every response it sends, whatever route made it.
+
+    Redaction where text enters the lake runs on the trial's node, which does
+    not know the service's token; so a value that got into the lake anyway
+    (or into a job log, an error) is masked again here, on the way out.
+    Bodies are joined before masking, so a secret split across chunks is found.
+    """
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def masked(message) -> None:  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                return await send(message)
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = b"".join(chunks)
+            for secret in secret_values():
+                body = body.replace(secret.encode(), b"***")
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, masked)
+
+
+def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
+    # No slash redirects: an id that decodes to "/" (``/experiments/%2F``) is a 404, not a 307 to the list.
+    app = FastAPI(title="tunelake", version=__version__, redirect_slashes=False,
+                  description="Tune any program on Ray; every trial in a Parquet lake; SQL over it.")
+    app.state.settings = settings
+    keep_secret(settings.token)
+    app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(MaskSecrets)
+    app.include_router(experiments.router)
+    app.include_router(sql.router)
+    app.include_router(automl.router)
+
+    @app.exception_handler(SpecError)
+    async def spec_error(request: Request, exc: SpecError) -> JSONResponse:
+        return JSONResponse({"detail": exc.problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, exc: QueryError) -> JSONResponse:
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_400_BAD_REQUEST)
+
+    @app.exception_handler(UserInputError)
+    async def input_error(request: Request, exc: UserInputError) -> JSONResponse:
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(TunelakeError)
+    async def tunelake_error(request: Request, exc: TunelakeError) -> JSONResponse:
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,47 @@
+"""Dependencies injected into the routes, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from tunelake.platform.service.jobs import JobLauncher
+from tunelake.platform.service.settings import Settings
+from tunelake.store.lake import Lake
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def require_token(request: Request, settings: SettingsDep) -> None:
+    """Bearer token, compared in constant time."""
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.encode(), settings.token.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong token: send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+@lru_cache(maxsize=8)
+def _lake(uri: str) -> Lake:
+    return Lake(uri)
+
+
+def get_lake(settings: SettingsDep) -> Lake:
+    return _lake(settings.lake)
+
+
+def get_jobs(request: Request) -> JobLauncher:
+    return request.app.state.jobs
+
+
+LakeDep = Annotated[Lake, Depends(get_lake)]
+JobsDep = Annotated[JobLauncher, Depends(get_jobs)]
+Authorized = [Depends(require_token)]

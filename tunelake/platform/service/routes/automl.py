@@ -1,0 +1,78 @@
+"""``/automl`` and ``/recommend``: point at data; get a tuned model, or the meta-model's proposals."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from tunelake.errors import UserInputError
+from tunelake.ids import new_experiment_id
+from tunelake.metalearn.dataset import read_table
+from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep, SettingsDep
+from tunelake.platform.service.schemas import (
+    AutoMLRequest,
+    DatasetUploaded,
+    ExperimentCreated,
+    ProposalPublic,
+    ProposalsPublic,
+    RecommendRequest,
+)
+
+router = APIRouter(tags=["automl"], dependencies=Authorized)
+
+
+@router.post("/automl", status_code=status.HTTP_201_CREATED, response_model=ExperimentCreated)
+def create_automl(body: AutoMLRequest, jobs: JobsDep) -> ExperimentCreated:
+    """An AutoML experiment as a Ray job; follow it under ``/experiments/{id}``."""
+    experiment_id = new_experiment_id(f"automl-{Path(body.data).stem}")
+    options = ["--trials", str(body.trials)]
+    if body.time_budget_s:
+        options += ["--time-budget", str(body.time_budget_s)]
+    if body.metric:
+        options += ["--metric", body.metric]
+    if not body.warm_start:
+        options.append("--no-warm-start")
+    if body.ensemble:
+        options.append("--ensemble")
+    job_id = jobs.submit_automl(experiment_id, body.data, body.target, options)
+    return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
+
+
+@router.post("/datasets", status_code=status.HTTP_201_CREATED, response_model=DatasetUploaded,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "text/csv": {"schema": {"type": "string"}},
+                 "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_dataset(request: Request, settings: SettingsDep,
+                         format: Literal["csv", "parquet"] = "csv") -> DatasetUploaded:
+    """Upload a dataset (the raw file as the body); use the returned ``uri`` as ``data`` in ``/automl``.
+
+    Files are kept by content, so uploading the same data twice gives the same URI.
+    """
+    body = await request.body()
+    if not body:
+        raise UserInputError("the body is empty: send the CSV or Parquet file itself")
+    digest = hashlib.sha256(body).hexdigest()[:24]
+    folder = settings.state_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.{format}"
+    path.write_bytes(body)
+    try:
+        table = read_table(path)
+    except UserInputError:
+        path.unlink(missing_ok=True)
+        raise
+    return DatasetUploaded(uri=str(path), rows=table.num_rows, columns=table.column_names)
+
+
+@router.post("/recommend", response_model=ProposalsPublic)
+async def recommend(body: RecommendRequest, lake: LakeDep) -> ProposalsPublic:
+    """The warm-start configurations the meta-model proposes for a dataset, with their evidence."""
+    from tunelake.metalearn.recommend import proposals_for
+
+    proposals, task, _ = await run_in_threadpool(proposals_for, lake, body.data, body.target, body.k)
+    return ProposalsPublic(task=task, data=[ProposalPublic(config=p.config, predicted=p.predicted,
+                                                           evidence=p.evidence) for p in proposals])

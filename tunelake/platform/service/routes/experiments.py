@@ -1,0 +1,158 @@
+"""``/experiments``: submit a spec as a Ray job, list, inspect, follow and stop experiments."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import PlainTextResponse
+
+from tunelake.errors import SpecError
+from tunelake.ids import EXPERIMENT_ID, new_experiment_id
+from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep
+from tunelake.platform.service.schemas import (
+    ExperimentCreated,
+    ExperimentPublic,
+    ExperimentsPublic,
+    SpecCheck,
+    Stopped,
+    TrialPublic,
+    TrialsPublic,
+)
+from tunelake.platform.spec import Spec, load_document, parse_spec
+from tunelake.redact import redact
+from tunelake.store.query import query
+
+router = APIRouter(prefix="/experiments", tags=["experiments"], dependencies=Authorized)
+
+SPEC_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": Spec.model_json_schema(ref_template="#/components/schemas/{model}")},
+    "application/yaml": {"schema": {"type": "string"}},
+}}}
+
+
+def _finite(value: Any) -> Any:
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+async def _spec_from(request: Request) -> tuple[Spec, dict[str, Any]]:
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(["spec: not UTF-8 text; send JSON or YAML"]) from None
+    document = load_document(text)
+    return parse_spec(document), document
+
+
+def _experiment_id(experiment_id: str) -> str:
+    if not EXPERIMENT_ID.fullmatch(experiment_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    return experiment_id
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentCreated, openapi_extra=SPEC_BODY)
+async def create_experiment(request: Request, jobs: JobsDep) -> ExperimentCreated:
+    """Validate a spec (JSON or YAML body) and start it as a Ray job; 422 lists every problem."""
+    spec, document = await _spec_from(request)
+    experiment_id = new_experiment_id(spec.display_name())
+    job_id = jobs.submit(experiment_id, document)
+    return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
+
+
+@router.post("/validate", response_model=SpecCheck, openapi_extra=SPEC_BODY)
+async def validate_experiment(request: Request) -> SpecCheck:
+    """Check a spec without running it."""
+    spec, _ = await _spec_from(request)
+    return SpecCheck(valid=True, trials=spec.trial_count(), name=spec.display_name())
+
+
+def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None) -> ExperimentPublic:
+    spec = json.loads(row["spec"]) if row.get("spec") else {}
+    return ExperimentPublic(
+        experiment_id=row["experiment_id"], name=row.get("name"), status=row["status"], job_status=job_status,
+        primary_metric=row.get("primary_metric"), mode=row.get("mode"), algorithm=row.get("algorithm"),
+        num_samples=row.get("num_samples"), counts=counts, best_trial_id=row.get("best_trial_id"),
+        best_value=_finite(row.get("best_value")),
+        best_params=json.loads(row["best_params"]) if row.get("best_params") else None,
+        params=list(spec.get("search", {})), created_at=row.get("created_at"), finished_at=row.get("finished_at"),
+        error=row.get("error"),
+    )
+
+
+@router.get("", response_model=ExperimentsPublic)
+def list_experiments(lake: LakeDep, jobs: JobsDep, offset: Annotated[int, Query(ge=0)] = 0,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ExperimentsPublic:
+    """Experiments, newest first: those in the lake, and submitted jobs whose driver has not written yet."""
+    rows = query(lake, "SELECT * FROM experiments ORDER BY created_at DESC").to_pylist()
+    counts = {r["experiment_id"]: {} for r in rows}
+    for c in query(lake, "SELECT experiment_id, status, count(*) AS n FROM trials GROUP BY 1, 2").to_pylist():
+        counts.setdefault(c["experiment_id"], {})[c["status"]] = c["n"]
+    submitted = jobs.submitted()
+    known = {r["experiment_id"] for r in rows}
+    pending = [ExperimentPublic(experiment_id=e, status="submitted", job_status=s)
+               for e, s in sorted(submitted.items(), reverse=True) if e not in known]
+    data = pending + [_public(r, counts.get(r["experiment_id"], {}), submitted.get(r["experiment_id"])) for r in rows]
+    return ExperimentsPublic(data=data[offset:offset + limit], count=len(data))
+
+
+@router.get("/{experiment_id}", response_model=ExperimentPublic)
+def get_experiment(experiment_id: str, lake: LakeDep, jobs: JobsDep) -> ExperimentPublic:
+    """Status from the Ray job and the lake: trial counts, best value and params, times."""
+    experiment_id = _experiment_id(experiment_id)
+    rows = query(lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
+    job_status = jobs.status(experiment_id)
+    if not rows:
+        if job_status is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+        return ExperimentPublic(experiment_id=experiment_id, status="submitted", job_status=job_status)
+    counts = {c["status"]: c["n"] for c in query(
+        lake, "SELECT status, count(*) AS n FROM trials WHERE experiment_id = ? GROUP BY 1", [experiment_id],
+        experiment_id).to_pylist()}
+    return _public(rows[0], counts, job_status)
+
+
+SORTS = {"value": "value", "started_at": "started_at", "finished_at": "finished_at", "trial_id": "trial_id"}
+
+
+@router.get("/{experiment_id}/trials", response_model=TrialsPublic)
+def list_trials(experiment_id: str, lake: LakeDep, offset: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+                sort: Literal["value", "started_at", "finished_at", "trial_id"] = "finished_at",
+                order: Literal["asc", "desc"] = "asc") -> TrialsPublic:
+    """An experiment's trials, paged and sorted."""
+    experiment_id = _experiment_id(experiment_id)
+    direction = "ASC" if order == "asc" else "DESC"
+    rows = query(
+        lake, f"SELECT * FROM trials WHERE experiment_id = ? ORDER BY {SORTS[sort]} {direction} NULLS LAST, trial_id",
+        [experiment_id], experiment_id,
+    ).to_pylist()
+    if not rows and not query(lake, "SELECT 1 FROM experiments WHERE experiment_id = ?", [experiment_id]).num_rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    data = [TrialPublic(
+        trial_id=r["trial_id"], status=r["status"], params=json.loads(r["params"] or "{}"),
+        value=_finite(r["value"]), metrics={k: _finite(v) for k, v in json.loads(r["metrics"] or "{}").items()},
+        iterations=r["iterations"], started_at=r["started_at"], finished_at=r["finished_at"],
+        duration_s=r["duration_s"], node=r["node"], reason=r["reason"], model_uri=r["model_uri"],
+    ) for r in rows[offset:offset + limit]]
+    return TrialsPublic(data=data, count=len(rows))
+
+
+@router.get("/{experiment_id}/logs", response_class=PlainTextResponse)
+def experiment_logs(experiment_id: str, jobs: JobsDep) -> str:
+    """The Ray job's driver output."""
+    logs = jobs.logs(_experiment_id(experiment_id))
+    if logs is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job for experiment {experiment_id!r}")
+    return redact(logs) or ""
+
+
+@router.post("/{experiment_id}/stop", response_model=Stopped)
+def stop_experiment(experiment_id: str, jobs: JobsDep) -> Stopped:
+    """Stop the experiment's Ray job (its trials are ended and recorded)."""
+    experiment_id = _experiment_id(experiment_id)
+    if jobs.status(experiment_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job for experiment {experiment_id!r}")
+    return Stopped(stopped=jobs.stop(experiment_id))

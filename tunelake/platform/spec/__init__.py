@@ -1,0 +1,30 @@
+"""What users write: the experiment spec (and its parameters), validated by one pydantic schema.
+
+Pure pydantic, no Ray and no lake: the CLI, the API's OpenAPI document and
+every error message come from these models.
+"""
+
+from tunelake.platform.spec.experiment import (
+    ALGORITHM_ALIASES,
+    BUILTIN_PLACEHOLDERS,
+    PLACEHOLDER,
+    Algorithm,
+    Backend,
+    Dataset,
+    Mode,
+    ModelStorage,
+    Optimizer,
+    Resources,
+    SchedulerKind,
+    Spec,
+    WarmStart,
+)
+from tunelake.platform.spec.load import MAX_SPEC_BYTES, load_document, load_spec, parse_spec
+from tunelake.platform.spec.params import PARAM_TYPES, Choice, Constant, Grid, Int, LogUniform, Param, Uniform
+
+__all__ = [
+    "ALGORITHM_ALIASES", "BUILTIN_PLACEHOLDERS", "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER", "Algorithm",
+    "Backend", "Choice", "Constant", "Dataset", "Grid", "Int", "LogUniform", "Mode", "ModelStorage", "Optimizer",
+    "Param", "Resources", "SchedulerKind", "Spec", "Uniform", "WarmStart", "load_document", "load_spec",
+    "parse_spec",
+]

@@ -1,0 +1,239 @@
+"""The experiment spec: the one schema behind the CLI, the API and every error.
+
+The source document's JSON (``code_github``, ``command``, ``dir``,
+``install_script``, ``primary_result_key``, ``backend``, ``resources``,
+``optimizer``, ``search``, ``model_storage``) validates as it stands; every
+field tunelake adds has a default. Unknown fields are rejected so that a typo
+is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+
+from tunelake.platform.spec.params import Choice, Grid, Number, Param, Scalar, _Model, expand_shorthand
+
+PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+"""``{name}`` in a command; ``{{`` and ``}}`` stay literal braces."""
+
+BUILTIN_PLACEHOLDERS = frozenset({"trial_id", "trial_dir", "model_dir", "experiment_id"})
+
+
+class Mode(str, Enum):
+    MAX = "max"
+    MIN = "min"
+
+
+class Backend(str, Enum):
+    LOCAL = "local"
+    RAY = "ray"
+    AWS = "aws"
+
+
+class Algorithm(str, Enum):
+    RANDOM = "random"
+    GRID = "grid"
+    TPE = "tpe"
+
+
+class SchedulerKind(str, Enum):
+    FIFO = "fifo"
+    ASHA = "asha"
+    MEDIAN = "median"
+
+
+ALGORITHM_ALIASES = {"bayesian": "tpe", "bayes": "tpe", "optuna": "tpe", "random_search": "random"}
+
+
+class Resources(_Model):
+    """Where trials run and what each one gets; ``instance_*`` sizes an AWS cluster."""
+
+    instance_count: Annotated[StrictInt, Field(ge=1)] = 1
+    instance_type: StrictStr | None = None
+    cpus_per_trial: Annotated[Number, Field(gt=0)] = 1
+    gpus_per_trial: Annotated[Number, Field(ge=0)] = 0
+
+
+class Optimizer(_Model):
+    """The search: a Ray Tune searcher, a Ray Tune scheduler, and the budgets."""
+
+    algorithm: Algorithm = Algorithm.TPE
+    scheduler: SchedulerKind = SchedulerKind.FIFO
+    num_samples: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_concurrent_trials: Annotated[StrictInt, Field(ge=1)] | None = None
+    time_budget_s: Annotated[Number, Field(gt=0)] | None = None
+    trial_timeout_s: Annotated[Number, Field(gt=0)] | None = None
+    seed: StrictInt | None = None
+    grace_period: Annotated[StrictInt, Field(ge=1)] = 1
+    max_t: Annotated[StrictInt, Field(ge=1)] = 100
+    reduction_factor: Annotated[Number, Field(gt=1)] = 3
+    points_to_evaluate: list[dict[str, Scalar]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        """Accept ``type`` for ``algorithm`` and a few common algorithm names."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if "type" in data and "algorithm" not in data:
+                data["algorithm"] = data.pop("type")
+            algo = data.get("algorithm")
+            if isinstance(algo, str):
+                data["algorithm"] = ALGORITHM_ALIASES.get(algo.lower(), algo.lower())
+            sched = data.get("scheduler")
+            if isinstance(sched, str):
+                data["scheduler"] = sched.lower()
+        return data
+
+    def samples(self) -> int:
+        """Trials to start: ``num_samples``, else 1 pass over a grid or 10 draws."""
+        if self.num_samples is not None:
+            return self.num_samples
+        return 1 if self.algorithm is Algorithm.GRID else 10
+
+
+class ModelStorage(_Model):
+    """Where each trial's ``model_dir`` goes after the trial.
+
+    ``local`` without ``path`` means the lake's ``models/`` folder.
+    """
+
+    type: Literal["local", "s3"] = "local"
+    path: StrictStr | None = None
+    bucket: StrictStr | None = None
+    prefix: StrictStr = "models"
+    model_dir: StrictStr = "saved_model"
+    clean_model_dir_flag: StrictBool = False
+
+    @model_validator(mode="after")
+    def _target(self) -> "ModelStorage":
+        if self.type == "s3" and not self.bucket:
+            raise ValueError("type 's3' needs a bucket: add \"bucket\": \"<your-bucket>\"")
+        if Path(self.model_dir).is_absolute() or ".." in Path(self.model_dir).parts:
+            raise ValueError(
+                f"model_dir must be a relative path inside the trial's working dir (got {self.model_dir!r})"
+            )
+        return self
+
+
+class Dataset(_Model):
+    """The data a search is about; its fingerprint becomes the lake's ``dataset_id``."""
+
+    uri: StrictStr
+    target: StrictStr | None = None
+    task: Literal["classification", "regression"] | None = None
+
+
+class WarmStart(_Model):
+    """Where a search starts from: the meta-model, and/or earlier experiments."""
+
+    meta: StrictBool = False
+    k: Annotated[StrictInt, Field(ge=1, le=100)] = 5
+    experiments: list[StrictStr] = Field(default_factory=list)
+
+
+class Spec(_Model):
+    """One experiment: the code to run, what to optimize, and how to search."""
+
+    name: StrictStr | None = None
+    code_github: StrictStr
+    code_ref: StrictStr | None = None
+    command: Annotated[StrictStr, Field(min_length=1)]
+    dir: StrictStr = "."
+    install_script: StrictStr | None = None
+    primary_result_key: Annotated[StrictStr, Field(min_length=1)]
+    mode: Mode = Mode.MAX
+    backend: Backend = Backend.LOCAL
+    resources: Resources = Field(default_factory=Resources)
+    optimizer: Optimizer = Field(default_factory=Optimizer)
+    search: dict[str, Param]
+    metrics: dict[str, StrictStr] = Field(default_factory=dict)
+    model_storage: ModelStorage = Field(default_factory=ModelStorage)
+    dataset: Dataset | None = None
+    warm_start: WarmStart = Field(default_factory=WarmStart)
+
+    @field_validator("search", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """A bare list means ``choice``; a bare scalar is a constant."""
+        if isinstance(value, dict):
+            return {k: expand_shorthand(v) for k, v in value.items()}
+        return value
+
+    @field_validator("search")
+    @classmethod
+    def _search_not_empty(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError('search is empty: add at least one parameter, e.g. {"C": {"type": "loguniform", '
+                             '"low": 0.001, "high": 1000}}')
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"parameter name {name!r} must be an identifier (letters, digits, _)")
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _regexes_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, pattern in value.items():
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"metrics.{name}: regex {pattern!r} does not compile ({exc})") from None
+            if compiled.groups < 1:
+                raise ValueError(
+                    f"metrics.{name}: regex {pattern!r} needs one capture group around the number, "
+                    f"e.g. {name}=([0-9.eE+-]+)"
+                )
+        return value
+
+    @field_validator("dir")
+    @classmethod
+    def _relative_dir(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError(f"dir must be a path inside the repository (got {value!r})")
+        return value
+
+    def problems(self) -> list[str]:
+        """Problems that span several fields, each line led by the field's path."""
+        problems: list[str] = []
+        unknown = sorted(set(PLACEHOLDER.findall(self.command)) - set(self.search) - BUILTIN_PLACEHOLDERS)
+        for name in unknown:
+            problems.append(
+                f"command: uses {{{name}}} but search has no parameter {name!r}: add it to search, "
+                f"or write {{{{{name}}}}} for literal braces"
+            )
+        grids = [n for n, p in self.search.items() if isinstance(p, Grid)]
+        if grids and self.optimizer.algorithm is Algorithm.TPE:
+            problems.append(
+                f"optimizer.algorithm: 'tpe' cannot search grid parameters ({', '.join(grids)}): "
+                "use type 'choice', or algorithm 'grid' or 'random'"
+            )
+        for i, point in enumerate(self.optimizer.points_to_evaluate):
+            extra = sorted(set(point) - set(self.search))
+            if extra:
+                problems.append(f"optimizer.points_to_evaluate.{i}: {', '.join(extra)} not in search")
+        if self.warm_start.meta and self.optimizer.algorithm is Algorithm.GRID:
+            problems.append("warm_start.meta: a grid runs every point anyway; use algorithm 'tpe' or 'random'")
+        if self.warm_start.meta and (self.dataset is None or self.dataset.target is None):
+            problems.append("warm_start.meta: needs dataset.uri and dataset.target, to find the earlier datasets "
+                            "nearest this one")
+        return problems
+
+    def trial_count(self) -> int:
+        """Trials the search will start: ``num_samples`` passes over the grid axes."""
+        count = self.optimizer.samples()
+        for param in self.search.values():
+            if isinstance(param, Grid) or (isinstance(param, Choice) and self.optimizer.algorithm is Algorithm.GRID):
+                count *= len(param.values)
+        return count
+
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        base = Path(self.code_github.rstrip("/")).name.removesuffix(".git") or "experiment"
+        return base if self.dir in (".", "") else f"{base}-{Path(self.dir).name}"

@@ -1,0 +1,260 @@
+"""Writes every trial's life to the lake, from inside the Tune driver loop.
+
+Each state change (running, then completed / stopped / failed) and every
+report becomes a row. Rows are buffered and written once a second, so a file
+holds many rows rather than one or two, and whenever Tune saves its state, so
+a trial that ``tunelake resume`` would not run again is in the lake: a
+``kill -9`` of the driver loses at most the last second of rows, and only of
+trials that resume runs again (or, if they were running, records as lost).
+
+A lake that cannot be written (an S3 outage) does not stop the experiment:
+rows stay buffered, stamped with their versions, and later steps try again.
+At the end, :meth:`LakeRecorder.close` waits for the lake a while longer and
+then keeps what is left in the local spool (:mod:`tunelake.store.spool`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from ray.tune import Callback
+
+from tunelake.errors import LakeError
+from tunelake.paths import cache_root
+from tunelake.platform.trial.result import FINAL, OBJECTIVE
+from tunelake.redact import redact
+from tunelake.store import spool
+from tunelake.store.lake import Lake, stamp, utcnow
+from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
+
+logger = logging.getLogger(__name__)
+UNFINISHED = "the search ended while this trial ran (time budget or interrupt)"
+
+
+@dataclass
+class Tally:
+    """Live counts and the best trial so far, for progress displays."""
+
+    mode: str
+    metric: str
+    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in TrialStatus})
+    best_value: float | None = None
+    best_params: dict[str, Any] | None = None
+    best_trial_id: str | None = None
+    finished: list[dict[str, Any]] = field(default_factory=list)
+
+    def better(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best_value is None:
+            return True
+        return value > self.best_value if self.mode == "max" else value < self.best_value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _ts(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, timezone.utc) if epoch else None
+
+
+class LakeRecorder(Callback):
+    """A Tune callback that appends trial and result rows to the lake."""
+
+    FLUSH_INTERVAL_S = 1.0
+    RETRY_INTERVAL_S = 5.0  # between flushes while the lake is unreachable
+    PATIENCE_S = 600.0  # how long close() waits for an unreachable lake before spooling
+
+    def __init__(self, lake: Lake, experiment_id: str, tally: Tally, stop_reason: str,
+                 code_commit: str | None = None, dataset_id: str | None = None,
+                 replayed: frozenset[str] = frozenset(),
+                 params_view: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> None:
+        self.lake = lake
+        self.experiment_id = experiment_id
+        self.tally = tally
+        self.stop_reason = stop_reason
+        self.code_commit = code_commit
+        self.dataset_id = dataset_id
+        self.replayed = replayed  # already in the lake as completed: count them, write nothing
+        self.params_view = params_view  # what of a trial's config the lake keeps as its params
+        self._trials: list[dict[str, Any]] = []
+        self._results: list[dict[str, Any]] = []
+        self._final: dict[str, dict[str, Any]] = {}
+        self._started: dict[str, float] = {}
+        self._open: dict[str, Any] = {}  # started, not yet ended: closed as stopped if the search ends first
+        self._node: dict[str, str] = {}
+        self._last_flush = time.monotonic()
+        self._failing_since: float | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its callbacks with the experiment state; live trials stay behind
+        # (a restored search gets a new recorder).
+        return {**self.__dict__, "_open": {}}
+
+    # -- Tune hooks -------------------------------------------------------
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._started[trial.trial_id] = time.time()
+        self._open[trial.trial_id] = trial
+        self._trial_row(trial, TrialStatus.RUNNING, started_at=utcnow())
+        self.tally.counts[TrialStatus.RUNNING.value] += 1
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict[str, Any], **info: Any) -> None:
+        tid = trial.trial_id
+        node = result.get("tl_node") or result.get("hostname")
+        if node:
+            self._node[tid] = str(node)
+        for report in json.loads(result.get("tl_reports") or "[]"):
+            metrics = report["metrics"]
+            self._results.append(stamp({
+                "experiment_id": self.experiment_id,
+                "trial_id": tid,
+                "step": report["step"],
+                "value": metrics.get(self.tally.metric),
+                "metrics": _json(metrics),
+                "reported_at": _ts(report["at"]),
+            }))
+        if result.get("tl_kind") == FINAL:
+            self._final[tid] = dict(result)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        final = self._final.pop(trial.trial_id, None)
+        if final is None:
+            self._stopped(trial, self.stop_reason)
+            return
+        self._finish(
+            trial,
+            TrialStatus(final["tl_outcome"]),
+            value=(final.get("tl_metrics") or {}).get(self.tally.metric),
+            metrics=final.get("tl_metrics"),
+            reason=redact(final.get("tl_reason")),
+            exit_code=final.get("tl_exit_code"),
+            signal=final.get("tl_signal"),
+            stderr_tail=redact(final.get("tl_stderr_tail")),
+            model_uri=final.get("tl_model_uri"),
+            iterations=final.get("tl_steps"),
+        )
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        error = None
+        try:
+            error = trial.get_error()
+        except Exception:  # the error file may be unreadable; the row must still land
+            pass
+        text = str(error).strip().splitlines()[-1] if error else "the trial's Ray worker failed"
+        self._final.pop(trial.trial_id, None)
+        self._finish(trial, TrialStatus.FAILED, reason=redact(f"worker error: {text}"[:2000]))
+
+    # -- rows -------------------------------------------------------------
+
+    def _stopped(self, trial: Any, reason: str) -> None:
+        """End ``trial`` as stopped before its own end, with what it last reported."""
+        last = trial.last_result or {}
+        self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
+                     reason=reason, iterations=last.get("training_iteration"))
+
+    def _finish(self, trial: Any, status: TrialStatus, value: float | None = None,
+                metrics: dict[str, float] | None = None, **fields: Any) -> None:
+        started = self._started.get(trial.trial_id)
+        self._open.pop(trial.trial_id, None)
+        now = time.time()
+        self._trial_row(
+            trial, status, value=value, metrics=_json(metrics or {}), finished_at=_ts(now),
+            started_at=_ts(started), duration_s=(now - started) if started else None, **fields,
+        )
+        counts = self.tally.counts
+        counts[TrialStatus.RUNNING.value] = max(0, counts[TrialStatus.RUNNING.value] - 1)
+        counts[status.value] += 1
+        if status is TrialStatus.COMPLETED and value is not None and self.tally.better(value):
+            self.tally.best_value = value
+            self.tally.best_params = self.params_view(trial.config)
+            self.tally.best_trial_id = trial.trial_id
+        self.tally.finished.append({"trial_id": trial.trial_id, "status": status.value, "value": value,
+                                    "params": self.params_view(trial.config), "reason": fields.get("reason")})
+
+    def _trial_row(self, trial: Any, status: TrialStatus, **fields: Any) -> None:
+        if trial.trial_id in self.replayed:
+            return
+        row = {
+            "experiment_id": self.experiment_id,
+            "trial_id": trial.trial_id,
+            "status": status.value,
+            "params": _json(self.params_view(trial.config)),
+            "node": self._node.get(trial.trial_id),
+            "code_commit": self.code_commit,
+            "dataset_id": self.dataset_id,
+            **fields,
+        }
+        self._trials.append(stamp(row))
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        wait = self.RETRY_INTERVAL_S if self._failing_since is not None else self.FLUSH_INTERVAL_S
+        if (self._results or self._trials) and time.monotonic() - self._last_flush > wait:
+            self.flush()
+
+    def get_state(self) -> None:
+        """Called as Tune saves its state: write the buffered rows first (the recorder itself keeps
+        no state; a resumed search gets a new one)."""
+        if self._failing_since is None and (self._results or self._trials):
+            self.flush()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write what is buffered; False (rows kept) when the lake cannot take them now.
+
+        Results go first, so a trial's end never lands before its reports.
+        """
+        self._last_flush = time.monotonic()
+        try:
+            if self._results:
+                self.lake.append(RESULTS, self._results)
+                self._results = []
+            if self._trials:
+                self.lake.append(TRIALS, self._trials)
+                self._trials = []
+        except LakeError as exc:
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                logger.warning("the lake cannot be written (%s); %d rows kept, trying again every %.0fs",
+                               exc, len(self._results) + len(self._trials), self.RETRY_INTERVAL_S)
+            return False
+        if self._failing_since is not None:
+            logger.warning("the lake is back after %.0fs; every kept row is written",
+                           time.monotonic() - self._failing_since)
+            self._failing_since = None
+        return True
+
+    def close(self) -> None:
+        """End the trials the search left in flight (a time budget or an interrupt ends it without
+        ending them), then flush, waiting up to :attr:`PATIENCE_S` for an unreachable lake; then
+        spool what is left.
+
+        Raises :class:`LakeError` naming the spool, so the run ends with an
+        error but no row is lost.
+        """
+        for trial in list(self._open.values()):
+            self._stopped(trial, UNFINISHED)
+        deadline = time.monotonic() + self.PATIENCE_S
+        while not self.flush():
+            if time.monotonic() > deadline:
+                root = cache_root() / "spool"
+                for table, rows in ((RESULTS, self._results), (TRIALS, self._trials)):
+                    if rows:
+                        spool.keep(root, self.lake.uri, table, rows)
+                where = spool.spool_dir(root, self.lake.uri)
+                rows_kept = len(self._results) + len(self._trials)
+                self._results, self._trials = [], []
+                raise LakeError(
+                    f"the lake {self.lake.uri} could not be written for {self.PATIENCE_S:.0f}s; {rows_kept} rows "
+                    f"are kept in {where}; run `tunelake lake replay --lake {self.lake.uri}` once it is back"
+                )
+            time.sleep(self.RETRY_INTERVAL_S)

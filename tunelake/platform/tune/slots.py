@@ -1,0 +1,90 @@
+"""How many trials run at once, and a gate that makes it so from the first trial on.
+
+:func:`concurrency` is the number of slots. The start gate holds each trial
+actor's first trial until every actor the experiment can run at once has
+started.
+
+Tune hands a finished trial's actor to the next trial rather than wait for a
+new actor to start, and drops the one that was starting. A trial shorter than
+an actor's start (about a second: a new worker process importing Ray Tune)
+therefore always frees its actor first, the second actor never starts, and
+"2 at a time" runs one at a time while a worker is started and killed again
+per trial. Held here, the first actors are still busy when the others come
+up; from then on Tune reuses every one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import ray
+
+from tunelake.cluster.capacity import fits
+
+WAIT_S = 10.0
+"""How long a first trial waits for the other actors: a few actor starts on a
+busy node. A cluster that cannot fit them all (another job holds its CPUs)
+costs this once per experiment; then the gate stays open."""
+
+_passed = False  # per worker process, i.e. per trial actor
+
+
+def concurrency(optimizer_limit: int | None, cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> int:
+    """How many trials may run at once: the spec's limit, else as many as the cluster holds now.
+
+    Tune lets a searcher other than its random/grid generator keep only one
+    trial pending at a time unless a limit is set, which on a small cluster
+    runs TPE's trials almost one after another; random and grid search
+    queue every trial and need no limit. An autoscaling cluster that grows
+    later should set ``optimizer.max_concurrent_trials`` itself.
+    """
+    if optimizer_limit is not None:
+        return optimizer_limit
+    return max(1, fits(ray.cluster_resources(), cpus_per_trial, gpus_per_trial))
+
+
+@ray.remote(num_cpus=0)
+class StartGate:
+    """Opens once ``expected`` actors have arrived, or ``wait_s`` after the first did."""
+
+    def __init__(self, expected: int, wait_s: float = WAIT_S) -> None:
+        self.expected = expected
+        self.wait_s = wait_s
+        self.arrived = 0
+        self.open = asyncio.Event()
+
+    async def arrive(self) -> int:
+        """Wait until the gate opens; return which arrival this was."""
+        self.arrived += 1
+        number = self.arrived
+        if number >= self.expected:
+            self.open.set()
+        try:
+            await asyncio.wait_for(self.open.wait(), self.wait_s)
+        except asyncio.TimeoutError:
+            self.open.set()  # the rest will not come soon; later arrivals go straight through
+        return number
+
+
+def start_gate(slots: int, trials: int, cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> Any:
+    """A gate for the trial actors that will start together: at most ``slots`` (the experiment's
+    concurrency) and ``trials``, and only as many as the cluster's free resources hold now (another
+    experiment may hold the rest); ``None`` when that is one."""
+    expected = min(slots, trials, fits(ray.available_resources(), cpus_per_trial, gpus_per_trial))
+    return StartGate.remote(expected) if expected > 1 else None
+
+
+def close_gate(gate: Any) -> None:
+    """End the gate's actor (a worker process of its own) once the search is over."""
+    if gate is not None:
+        ray.kill(gate)
+
+
+def pass_gate(gate: Any) -> None:
+    """Wait at ``gate`` on this actor's first trial; later trials on the same actor go straight on."""
+    global _passed
+    if gate is None or _passed:
+        return
+    _passed = True
+    ray.get(gate.arrive.remote())

@@ -1,0 +1,265 @@
+"""A Ray Tune trainable that runs the user's command as a trial.
+
+Each ``step()`` returns the next report the process printed, so reports reach
+Tune's scheduler and searcher while the process runs. The trial's end (exit,
+crash, timeout, missing metric) is always a final result, never an
+exception (:mod:`tunelake.platform.trial.result` is the contract).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from tunelake.errors import CodeSourceError
+from tunelake.paths import cache_root
+from tunelake.platform.code import workspace
+from tunelake.platform.models.store import ModelStore
+from tunelake.platform.trial.metrics import MetricParser, Report
+from tunelake.platform.trial.process import Exited, TrialProcess
+from tunelake.platform.trial.protocol import render_command, trial_env
+from tunelake.platform.trial.result import FINAL, OBJECTIVE, REPORT, Outcome, node_name
+from tunelake.platform.tune.slots import pass_gate
+from tunelake.redact import redact
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """Everything a trial needs besides its parameters; shipped once per worker."""
+
+    experiment_id: str
+    command: str
+    subdir: str
+    install_script: str | None
+    workspace_key: str
+    archive: list[Any]  # [ObjectRef of the code archive]; a list so Ray does not resolve it eagerly
+    primary_metric: str
+    metric_regexes: dict[str, str]
+    model_store: ModelStore
+    model_dir: str
+    clean_model_dir: bool
+    trial_timeout_s: float | None
+    deadline: float | None
+    cache_root: str | None = None
+    kill_grace_s: float = 5.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+    replay: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Final results of trials that completed before a resume, by trial id: they
+    are handed back to Tune as they were, not run again."""
+    start_gate: Any = None
+    """A :class:`~tunelake.platform.tune.slots.StartGate` when trials run several at a time."""
+
+
+class CommandTrainable(tune.Trainable):
+    """Runs one trial per reset; Tune reuses the actor for the next trial."""
+
+    def setup(self, config: dict[str, Any], context: TrialContext) -> None:
+        self._ctx = context
+        self._proc: TrialProcess | None = None
+        self._node = node_name()
+        pass_gate(context.start_gate)
+        self._begin(config)
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        self._end()
+        self._begin(new_config)
+        return True
+
+    def cleanup(self) -> None:
+        self._end()
+
+    # -- one trial ---------------------------------------------------------
+
+    def _begin(self, config: dict[str, Any]) -> None:
+        """Take a trial's config. Nothing runs yet: Tune may set up an actor for a
+        trial and then give the trial to another (a reused) actor instead, so
+        the process starts on the first ``step()``, which only the chosen one gets."""
+        self._params = dict(config)
+        self._merged: dict[str, float] = {}
+        self._pending: list[dict[str, Any]] = []
+        self._step = 0
+        self._launched = False
+        self._finished = False
+        self._model_saved = False
+        self._setup_error: str | None = None
+        self._proc = None
+
+    def _launch(self) -> None:
+        ctx = self._ctx
+        self._launched = True
+        self._started = time.time()
+        root = Path(ctx.cache_root) if ctx.cache_root else cache_root()
+        self._trial_dir = root / "trials" / ctx.experiment_id / self.trial_id
+        self._work = self._trial_dir / "work"
+        try:
+            tree = workspace.prepare(
+                ctx.workspace_key,
+                lambda: ray.get(ctx.archive[0]),
+                ctx.install_script,
+                ctx.subdir,
+                root=root,
+                env=dict(os.environ),
+            )
+        except (CodeSourceError, OSError) as exc:
+            self._setup_error = f"could not prepare the code on this node: {exc}{workspace.disk_hint(root)}"
+            return
+        cwd = self._work / ctx.subdir
+        self._model_path = cwd / ctx.model_dir
+        params_file = self._trial_dir / "params.json"
+        try:
+            shutil.rmtree(self._trial_dir, ignore_errors=True)
+            workspace.working_copy(tree, self._work)
+            self._model_path.mkdir(parents=True, exist_ok=True)
+            params_file.write_text(json.dumps(self._params, indent=2, sort_keys=True))
+        except OSError as exc:
+            self._setup_error = f"could not make the trial dir: {exc}{workspace.disk_hint(self._trial_dir)}"
+            shutil.rmtree(self._work, ignore_errors=True)  # a partial copy would only fill the disk further
+            return
+        ids = {
+            "trial_id": self.trial_id,
+            "experiment_id": ctx.experiment_id,
+            "trial_dir": str(self._trial_dir),
+            "model_dir": str(self._model_path),
+        }
+        command = render_command(ctx.command, {**ids, **self._params})
+        env = trial_env(workspace.python_path_env(dict(os.environ)), self._params, str(params_file), ids,
+                        ctx.extra_env)
+        self._proc = TrialProcess(
+            command, cwd, env, self._trial_dir / "stdout.log", self._trial_dir / "stderr.log",
+            MetricParser(ctx.metric_regexes), ctx.kill_grace_s,
+        )
+        try:
+            self._proc.start()
+        except OSError as exc:
+            self._setup_error = f"could not start the command: {exc}"
+            self._proc = None
+
+    def step(self) -> dict[str, Any]:
+        if not self._launched and self.trial_id in self._ctx.replay:
+            self._finished = True
+            return {**self._ctx.replay[self.trial_id], "done": True}
+        if not self._launched:
+            self._launch()
+        if self._setup_error is not None or self._proc is None:
+            return self._final(Outcome.FAILED, self._setup_error or "the trial did not start")
+        while True:
+            limit, why = self._next_limit()
+            event = self._proc.next_event(None if limit is None else max(0.0, limit - time.time()))
+            if event is None:
+                self._proc.stop()
+                if why == "trial":
+                    return self._final(
+                        Outcome.FAILED, f"timed out after {self._ctx.trial_timeout_s:g}s (trial_timeout_s)"
+                    )
+                return self._final(Outcome.STOPPED, "the experiment's time_budget_s ran out")
+            if isinstance(event, Report):
+                if self._take(event):
+                    return self._result(REPORT)
+            elif isinstance(event, Exited):
+                return self._exit_result(event)
+
+    def _next_limit(self) -> tuple[float | None, str]:
+        trial = self._started + self._ctx.trial_timeout_s if self._ctx.trial_timeout_s else None
+        budget = self._ctx.deadline
+        if trial is not None and (budget is None or trial <= budget):
+            return trial, "trial"
+        return budget, "budget"
+
+    def _take(self, report: Report) -> bool:
+        """Record a report; true when Tune should see a result now."""
+        self._step += 1
+        self._merged.update(report.metrics)
+        self._pending.append({"step": self._step, "metrics": report.metrics, "at": time.time()})
+        return self._ctx.primary_metric in self._merged
+
+    def _result(self, kind: str, **extra: Any) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "tl_kind": kind,
+            "tl_node": self._node,
+            "tl_metrics": dict(self._merged),
+            "tl_reports": json.dumps(self._pending, allow_nan=True),
+            **extra,
+        }
+        self._pending = []
+        value = self._merged.get(self._ctx.primary_metric)
+        if value is not None and not (kind == FINAL and extra.get("tl_outcome") == Outcome.FAILED):
+            result[OBJECTIVE] = value
+        return result
+
+    def _exit_result(self, exited: Exited) -> dict[str, Any]:
+        metric = self._ctx.primary_metric
+        info = {"exit_code": exited.returncode, "signal": exited.signal_name}
+        if exited.signal_name:
+            shown = f" (exit code {exited.returncode})" if exited.returncode > 0 else ""
+            return self._final(Outcome.FAILED, f"killed by {exited.signal_name}{shown}", **info)
+        if exited.returncode != 0:
+            return self._final(Outcome.FAILED, f"exited with code {exited.returncode}", **info)
+        if metric not in self._merged:
+            seen = ", ".join(sorted(self._merged)) or "none"
+            return self._final(
+                Outcome.FAILED, f"no primary metric {metric!r} reported (metrics seen: {seen})", **info
+            )
+        if not math.isfinite(self._merged[metric]):
+            return self._final(Outcome.FAILED, f"primary metric {metric!r} is {self._merged[metric]}", **info)
+        return self._final(Outcome.COMPLETED, None, **info)
+
+    def _final(self, outcome: str, reason: str | None, exit_code: int | None = None,
+               signal: str | None = None) -> dict[str, Any]:
+        self._finished = True
+        if outcome == Outcome.FAILED and reason and self._launched and self._setup_error is None:
+            reason += workspace.disk_hint(self._trial_dir)
+        model_uri, store_error = self._save_model()
+        if store_error and outcome == Outcome.COMPLETED:
+            reason = store_error
+        elif store_error:
+            reason = f"{reason}; {store_error}"
+        return self._result(
+            FINAL,
+            done=True,
+            tl_outcome=outcome,
+            tl_reason=redact(reason),
+            tl_exit_code=exit_code,
+            tl_signal=signal,
+            tl_stderr_tail=redact(self._proc.stderr_tail() if self._proc else ""),
+            tl_model_uri=model_uri,
+            tl_started_at=self._started,
+            tl_steps=self._step,
+            tl_duration_s=time.time() - self._started,
+        )
+
+    def _save_model(self) -> tuple[str | None, str | None]:
+        if self._setup_error is not None:
+            return None, None
+        try:
+            uri = self._ctx.model_store.save(self._model_path, self._ctx.experiment_id, self.trial_id)
+        except OSError as exc:
+            return None, f"model not saved (kept in {self._model_path}): {exc}"
+        self._model_saved = True
+        return uri, None
+
+    def _end(self) -> None:
+        """Stop what is still running (a scheduler's stop) and tidy the trial's files.
+
+        The working copy (and the model dir in it) is removed only when the
+        model is safely stored and ``clean_model_dir_flag`` asks for it, or
+        when a scheduler stopped the trial before it finished, or when the
+        disk is full (the copy kept for a look would fail every later trial).
+        """
+        if self._proc is not None:
+            self._proc.stop()
+            self._proc = None
+        if not self._launched:
+            return
+        tidy = (self._ctx.clean_model_dir and self._model_saved) or not self._finished
+        free = workspace.free_bytes(self._trial_dir)
+        if tidy or (free is not None and free < workspace.LOW_DISK_BYTES):
+            shutil.rmtree(self._work, ignore_errors=True)
