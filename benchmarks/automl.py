@@ -42,6 +42,7 @@ from tunelake.metalearn import zoo
 from tunelake.metalearn.dataset import fingerprint
 from tunelake.platform.automl.offline.bootstrap import corpus
 from tunelake.platform.automl.run import automl
+from tunelake.platform.spec import AutoMLSpec
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -77,8 +78,9 @@ def xy(frame: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.Series]:
 
 def run_tunelake(train: Path, test: pd.DataFrame, task: str, budget: float, warm: bool, lake: Lake,
                  held_out: frozenset[str], seed: int, ensemble: bool) -> dict:
-    result = automl(str(train), "target", lake=lake.uri, trials=10_000, time_budget_s=budget, warm_start=warm,
-                    exclude=held_out, seed=seed, ensemble=ensemble)
+    spec = AutoMLSpec(data=str(train), target="target", trials=10_000, time_budget_s=budget, warm_start=warm,
+                      seed=seed, ensemble=ensemble)
+    result = automl(spec, lake=lake.uri, exclude=held_out)
     (row,) = query(lake, "SELECT model_uri FROM trials WHERE experiment_id = ? AND trial_id = ?",
                    [result.experiment_id, result.best_trial_id], result.experiment_id).to_pylist()
     with open(Path(row["model_uri"]) / "model.pkl", "rb") as f:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from tunelake._version import __version__
 
 if TYPE_CHECKING:
-    from tunelake.platform.experiments.run import Result, resume, run
+    from tunelake.platform.experiments.lifecycle import Result
+    from tunelake.platform.experiments.resume import resume
+    from tunelake.platform.experiments.run import run
     from tunelake.platform.spec import Spec, load_spec
 
 __all__ = ["Result", "Spec", "load_spec", "resume", "run", "sql", "__version__"]
@@ -28,9 +30,9 @@ def sql(query: str, lake: str | None = None, params: list[Any] | None = None):  
 
 def __getattr__(name: str) -> Any:
     if name in ("run", "resume", "Result"):
-        from tunelake.platform.experiments import run as experiment
+        from tunelake.platform.experiments import lifecycle, resume, run
 
-        return getattr(experiment, name)
+        return {"run": run.run, "resume": resume.resume, "Result": lifecycle.Result}[name]
     if name in ("Spec", "load_spec"):
         from tunelake.platform import spec
 

@@ -71,7 +71,7 @@ def test_finished_trials_send_their_out_of_fold_predictions(ray_cluster, tmp_pat
     import ray
     from ray import tune
 
-    from tunelake.platform.automl.run import OutOfFold, automl_trial
+    from tunelake.platform.automl.trial import OutOfFold, automl_trial
     from tunelake.platform.trial.result import OBJECTIVE
 
     frame = pd.read_parquet(DATASETS / "hepatitis.parquet")

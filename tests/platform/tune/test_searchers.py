@@ -8,8 +8,9 @@ import pytest
 from optuna.trial import TrialState
 from ray import tune
 
-from tunelake.platform.automl.run import Deadline
+from tunelake.platform.automl.budget import RefitReserve
 from tunelake.platform.trial.result import FINAL, OBJECTIVE
+from tunelake.platform.tune.runner import Deadline
 from tunelake.platform.tune.searchers import PruningOptunaSearch
 from tunelake.platform.tune.slots import concurrency
 
@@ -23,23 +24,28 @@ def test_concurrency_fills_the_cluster_unless_the_spec_says(ray_cluster):
     assert concurrency(3) == 3
 
 
+def test_a_deadline_without_a_reserve_stops_only_for_the_teardown():
+    assert not Deadline(time.time() + 60).stop_all()
+    assert Deadline(time.time() + 1).stop_all()
+
+
 def test_the_deadline_leaves_time_to_refit_the_best_pipeline():
     now = time.time()
-    far = Deadline(now + 1000, folds=3)
+    far = Deadline(now + 1000, RefitReserve(folds=3))
     assert not far.stop_all()
     assert far("a", {"tl_duration_s": 40.0}) is False  # a failed trial has no objective: nothing to refit
-    assert far.refit_s == 0
+    assert far.reserve.seconds == 0
     far("b", {OBJECTIVE: 0.8, "tl_duration_s": 40.0, "tl_kind": FINAL})
     far("c", {OBJECTIVE: 0.7, "tl_duration_s": 4000.0, "tl_kind": FINAL})  # worse: not the one that will be refit
     far("d", {OBJECTIVE: 0.99, "tl_duration_s": 4000.0, "tl_kind": "fold"})  # one fold is not a finished trial
     # one fold's fit (40/3 s) on 3/2 of its rows, assuming fit time grows with the rows squared
-    assert far.refit_s == pytest.approx(40.0 / 3 * 2.25)
+    assert far.reserve.seconds == pytest.approx(40.0 / 3 * 2.25)
     assert not far.stop_all()
-    two = Deadline(now + 1000, folds=3, refits=2)  # an ensemble reserves its best two refits
+    two = Deadline(now + 1000, RefitReserve(folds=3, refits=2))  # an ensemble reserves its best two refits
     for trial_id, value, seconds in (("b", 0.8, 40.0), ("c", 0.7, 400.0), ("g", 0.1, 4000.0)):
         two(trial_id, {OBJECTIVE: value, "tl_duration_s": seconds, "tl_kind": FINAL})
-    assert two.refit_s == pytest.approx(440.0 / 3 * 2.25)
-    near = Deadline(now + 60, folds=3)
+    assert two.reserve.seconds == pytest.approx(440.0 / 3 * 2.25)
+    near = Deadline(now + 60, RefitReserve(folds=3))
     assert not near.stop_all()
     near("e", {OBJECTIVE: 0.9, "tl_duration_s": 200.0, "tl_kind": FINAL})
     assert near.stop_all()  # 150 s of refit does not fit in what is left

@@ -167,7 +167,8 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: Console) -> int:
-    from tunelake.platform.experiments.run import resume, run
+    from tunelake.platform.experiments.resume import resume
+    from tunelake.platform.experiments.run import run
 
     if args.command == "resume":
         result = resume(args.experiment, lake=args.lake, address=args.address, progress=not args.quiet)
@@ -256,13 +257,14 @@ def cmd_models(args: argparse.Namespace, out: Console) -> int:
 
 def cmd_automl(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.automl.run import automl
+    from tunelake.platform.spec import parse_automl
 
-    if args.trials < 1 or args.folds < 2:
-        raise UserInputError("--trials must be at least 1 and --folds at least 2")
-    result = automl(args.data, args.target, lake=args.lake, trials=args.trials, time_budget_s=args.time_budget,
-                    metric=args.metric, folds=args.folds, warm_start=not args.no_warm_start, address=args.address,
-                    progress=not args.quiet, experiment_id=args.experiment_id, early_stop=not args.no_early_stop,
-                    ensemble=args.ensemble)
+    spec = parse_automl({"data": args.data, "target": args.target, "trials": args.trials,
+                         "time_budget_s": args.time_budget, "metric": args.metric, "folds": args.folds,
+                         "warm_start": not args.no_warm_start, "early_stop": not args.no_early_stop,
+                         "ensemble": args.ensemble}, "tunelake automl")
+    result = automl(spec, lake=args.lake, address=args.address, progress=not args.quiet,
+                    experiment_id=args.experiment_id)
     board = Table(title=f"leaderboard ({result.experiment_id})", title_justify="left")
     for name in ("rank", "trial", "status", "score", "configuration"):
         board.add_column(name, overflow="fold")

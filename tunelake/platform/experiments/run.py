@@ -10,64 +10,31 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-from dataclasses import dataclass, field
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import ray
 
-from tunelake._version import __version__
 from tunelake.cluster.connect import ray_session
-from tunelake.errors import CodeSourceError, TunelakeError, UserInputError
+from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.ids import EXPERIMENT_ID, new_experiment_id
 from tunelake.paths import cache_root
 from tunelake.platform.code import workspace
 from tunelake.platform.code.source import Snapshot, code_source, redact_url
+from tunelake.platform.experiments.lifecycle import ExperimentRecord, Result
 from tunelake.platform.models.store import ModelStore, model_store
 from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
-from tunelake.platform.tune.recorder import Tally
-from tunelake.redact import redact
+from tunelake.platform.tune.runner import SearchPlan, run_search, storage_path
+from tunelake.platform.tune.searchers import STOP_REASONS, make_scheduler, make_searcher
+from tunelake.platform.tune.space import param_space
+from tunelake.platform.tune.trainable import TrialContext, command_trainable
 from tunelake.store import query, spool
 from tunelake.store.lake import Lake, utcnow
-from tunelake.store.schema import EXPERIMENTS, TRIALS, ExperimentStatus, TrialStatus
+from tunelake.store.schema import TRIALS, TrialStatus
 
-# Tune reads these when the driver runs; tunelake writes its own records, so
-# Tune's default CSV/JSON/TensorBoard loggers would only cost time and disk.
-_TUNE_ENV = {
-    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
-    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
-    "RAY_AIR_NEW_OUTPUT": "0",
-    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "1000",
-    # Tune's experiment state (searcher included) is what `tunelake resume` restores;
-    # save it often, so a killed driver loses little.
-    "TUNE_GLOBAL_CHECKPOINT_S": "2",
-}
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a finished experiment left in the lake."""
-
-    experiment_id: str
-    status: str
-    mode: str
-    lake: str
-    models: str | None
-    best_trial_id: str | None
-    best_value: float | None
-    best_params: dict[str, Any] | None
-    counts: dict[str, int]
-    error: str | None = None
-    trials: Any = field(default=None, repr=False, compare=False)  # pandas.DataFrame, best first
-
-
-
-
-def use_tune_env() -> None:
-    """Tune's settings for tunelake's searches; a variable the user set wins."""
-    os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
+__all__ = ["Experiment", "Result", "run"]
 
 
 def _as_spec(spec: Spec | dict[str, Any] | str | Path) -> tuple[Spec, Path | None]:
@@ -78,10 +45,17 @@ def _as_spec(spec: Spec | dict[str, Any] | str | Path) -> tuple[Spec, Path | Non
     return load_spec(spec), Path(spec).resolve().parent
 
 
-def _spec_record(spec: Spec) -> str:
+def _description(spec: Spec) -> dict[str, Any]:
+    """The experiment row's columns that come from the spec."""
     data = spec.model_dump(mode="json")
     data["code_github"] = redact_url(spec.code_github)
-    return json.dumps(data, sort_keys=True)
+    return {
+        "name": spec.display_name(), "primary_metric": spec.primary_result_key, "mode": spec.mode.value,
+        "algorithm": spec.optimizer.algorithm.value, "scheduler": spec.optimizer.scheduler.value,
+        "num_samples": spec.trial_count(), "spec": json.dumps(data, sort_keys=True),
+        "code_source": redact_url(spec.code_github), "code_commit": None, "command": spec.command,
+        "dataset_id": None, "ray_address": None,
+    }
 
 
 class Experiment:
@@ -101,61 +75,24 @@ class Experiment:
         self.address = address
         self.experiment_id = experiment_id or new_experiment_id(spec.display_name())
         self.store: ModelStore = model_store(spec.model_storage, lake.uri, lake.fs.local_path())
+        self.record = ExperimentRecord(lake, self.experiment_id, _description(spec),
+                                       self.store.uri_for(self.experiment_id, ""), created)
         self.dataset_id: str | None = None
         self.snapshot: Snapshot | None = None
-        self.ray_address: str | None = None
         self.expected_commit: str | None = None
         self.replay: dict[str, dict[str, Any]] = {}
         self.evaluated: list[tuple[dict[str, Any], float]] = []
         self.meta_points: list[dict[str, Any]] = []  # warm_start.meta: run these first
-        self._created = created or utcnow()
-
-    def _write(self, status: ExperimentStatus, **fields: Any) -> None:
-        spec = self.spec
-        self.lake.append(EXPERIMENTS, [{
-            "experiment_id": self.experiment_id,
-            "name": spec.display_name(),
-            "status": status.value,
-            "primary_metric": spec.primary_result_key,
-            "mode": spec.mode.value,
-            "algorithm": spec.optimizer.algorithm.value,
-            "scheduler": spec.optimizer.scheduler.value,
-            "num_samples": spec.trial_count(),
-            "spec": _spec_record(spec),
-            "code_source": self.snapshot.source if self.snapshot else redact_url(spec.code_github),
-            "code_commit": self.snapshot.commit if self.snapshot else None,
-            "command": spec.command,
-            "dataset_id": self.dataset_id,
-            "model_storage": self.store.uri_for(self.experiment_id, ""),
-            "host": socket.gethostname(),
-            "ray_address": self.ray_address,
-            "tunelake_version": __version__,
-            "ray_version": ray.__version__,
-            "created_at": self._created,
-            **fields,
-        }])
 
     def run(self, progress: bool = True, restore: bool = False) -> Result:
         spool.replay(cache_root() / "spool", self.lake)  # rows an earlier run kept while the lake was away
-        self._write(ExperimentStatus.RUNNING)
-        try:
+        with self.record.running():
             self._prepare()
             with ray_session(self.address) as address:
-                self.ray_address = address
-                self._write(ExperimentStatus.RUNNING)
-                counts = self._search(progress, restore)
-        except KeyboardInterrupt:
-            self._end(ExperimentStatus.INTERRUPTED, "interrupted by the user")
-            raise
-        except TunelakeError as exc:
-            self._end(ExperimentStatus.FAILED, str(exc))
-            raise
-        except Exception as exc:
-            self._end(ExperimentStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            raise
-        completed = counts.get("completed", 0)
-        error = None if completed else f"no trial completed ({sum(counts.values())} trials; see trials.reason)"
-        return self._end(ExperimentStatus.COMPLETED if completed else ExperimentStatus.FAILED, error)
+                self.record.describe(ray_address=address)
+                run_search(self.plan(progress, restore))
+            self._close_lost_trials()
+            return self.record.finish()
 
     def _prepare(self) -> None:
         from tunelake.metalearn.dataset import describe, record
@@ -177,7 +114,8 @@ class Experiment:
                 f"the code at {self.snapshot.source} changed since the experiment started "
                 f"(was {self.expected_commit}, now {self.snapshot.commit}); resuming needs the same code"
             )
-        self._write(ExperimentStatus.RUNNING)
+        self.record.describe(code_source=self.snapshot.source, code_commit=self.snapshot.commit,
+                             dataset_id=self.dataset_id)
         workspace.prepare(
             self.snapshot.workspace_key(self.spec.install_script),
             lambda: self.snapshot.archive,  # type: ignore[union-attr]
@@ -185,15 +123,41 @@ class Experiment:
             self.spec.dir,
         )
 
-    def _search(self, progress: bool, restore: bool) -> dict[str, int]:
-        from tunelake.platform.tune.runner import tune_search
+    def plan(self, progress: bool = False, restore: bool = False) -> SearchPlan:
+        """The search this experiment runs (needs the prepared code, and a Ray session for the archive)."""
+        spec, opt, snapshot = self.spec, self.spec.optimizer, self.snapshot
+        assert snapshot is not None, "prepare the experiment first"
+        context = TrialContext(
+            experiment_id=self.experiment_id, command=spec.command, subdir=spec.dir,
+            install_script=spec.install_script, workspace_key=snapshot.workspace_key(spec.install_script),
+            archive=[ray.put(snapshot.archive)], primary_metric=spec.primary_result_key,
+            metric_regexes=dict(spec.metrics), model_store=self.store, model_dir=spec.model_storage.model_dir,
+            clean_model_dir=spec.model_storage.clean_model_dir_flag, trial_timeout_s=opt.trial_timeout_s,
+            deadline=time.time() + opt.time_budget_s if opt.time_budget_s else None,
+            extra_env=self._extra_env(), replay=self.replay,
+        )
+        points = [dict(p) for p in opt.points_to_evaluate] + self.meta_points
+        return SearchPlan(
+            experiment_id=self.experiment_id, lake=self.lake, metric=spec.primary_result_key, mode=spec.mode.value,
+            trainable=command_trainable(context, spec.resources.cpus_per_trial, spec.resources.gpus_per_trial),
+            searcher=make_searcher(opt, points, self.evaluated), scheduler=make_scheduler(opt),
+            num_samples=opt.samples(), trial_count=spec.trial_count(), storage_path=storage_path(self.lake),
+            stop_reason=STOP_REASONS[opt.scheduler],
+            max_concurrent=opt.max_concurrent_trials,
+            cpus_per_trial=spec.resources.cpus_per_trial, gpus_per_trial=spec.resources.gpus_per_trial,
+            time_budget_s=opt.time_budget_s, param_space=param_space(spec.search, opt.algorithm), restore=restore,
+            code_commit=snapshot.commit, dataset_id=self.dataset_id, replayed=frozenset(self.replay),
+            progress=progress,
+        )
 
-        assert self.snapshot is not None
-        use_tune_env()
-        tally = Tally(mode=self.spec.mode.value, metric=self.spec.primary_result_key)
-        tune_search(self, tally, progress, restore)
-        self._close_lost_trials()
-        return query.status_counts(self.lake, self.experiment_id)
+    def _extra_env(self) -> dict[str, str]:
+        env = {}
+        if self.spec.dataset is not None:
+            env["TUNELAKE_DATASET_URI"] = self.spec.dataset.uri
+            env["TUNELAKE_DATASET_TARGET"] = self.spec.dataset.target or ""
+        if self.dataset_id:
+            env["TUNELAKE_DATASET_ID"] = self.dataset_id
+        return env
 
     def _close_lost_trials(self) -> None:
         """Trials still ``running`` after the search ended were lost with an earlier driver."""
@@ -208,91 +172,6 @@ class Experiment:
                 "reason": "lost: the driver stopped while this trial ran, before Tune saved its state",
                 "code_commit": self.snapshot.commit if self.snapshot else None, "dataset_id": self.dataset_id,
             } for t in lost])
-
-    def _end(self, status: ExperimentStatus, error: str | None) -> Result:
-        best = None
-        counts: dict[str, int] = {}
-        trials = None
-        try:
-            best = query.best_trial(self.lake, self.experiment_id)
-            counts = query.status_counts(self.lake, self.experiment_id)
-            trials = query.trials_frame(self.lake, self.experiment_id)
-        except TunelakeError:
-            pass
-        self._write(
-            status,
-            finished_at=utcnow(),
-            best_trial_id=best["trial_id"] if best else None,
-            best_value=best["value"] if best else None,
-            best_params=best["params"] if best else None,
-            error=redact(error),
-        )
-        return Result(
-            experiment_id=self.experiment_id,
-            status=status.value,
-            mode=self.spec.mode.value,
-            lake=self.lake.uri,
-            models=self.store.uri_for(self.experiment_id, ""),
-            best_trial_id=best["trial_id"] if best else None,
-            best_value=best["value"] if best else None,
-            best_params=json.loads(best["params"]) if best else None,
-            counts=counts,
-            error=error,
-            trials=trials,
-        )
-
-
-def resume(experiment_id: str, lake: str | None = None, address: str | None = None,
-           progress: bool = False) -> Result:
-    """Continue an experiment whose driver died, from Ray Tune's saved state.
-
-    Completed trials stay as they are (in Tune and in the lake); trials that
-    were running start again under their own ids; the searcher continues
-    from its saved state. The code must be what it was (same commit).
-    """
-    from tunelake.platform.tune.runner import tune_state_path
-
-    the_lake = Lake(lake)
-    rows = query.query(the_lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
-    if not rows:
-        raise UserInputError(f"experiment {experiment_id!r} is not in the lake {the_lake.uri}")
-    row = rows[0]
-    if row["status"] == ExperimentStatus.COMPLETED.value:
-        raise UserInputError(f"experiment {experiment_id!r} has completed; there is nothing to resume")
-    source = row["code_source"] or ""
-    if "***@" in source:
-        raise UserInputError(f"experiment {experiment_id!r} fetched its code with credentials in the URL, which the "
-                             "lake does not keep; use an SSH URL or a credential helper, then run it again")
-    spec = parse_spec(json.loads(row["spec"]))
-    git = row["code_commit"] and not row["code_commit"].startswith("sha256:")
-    spec = spec.model_copy(update={"code_github": source, "code_ref": row["code_commit"] if git else None})
-    experiment = Experiment(spec, the_lake, None, address, experiment_id=experiment_id, created=row["created_at"])
-    experiment.expected_commit = row["code_commit"]
-    experiment.replay = _completed_results(the_lake, experiment_id)
-    from ray import tune
-
-    if not tune.Tuner.can_restore(tune_state_path(experiment)):
-        raise UserInputError(f"experiment {experiment_id!r} has no saved Tune state at "
-                             f"{tune_state_path(experiment)}; it cannot be resumed")
-    return experiment.run(progress=progress, restore=True)
-
-
-def _completed_results(lake: Lake, experiment_id: str) -> dict[str, dict[str, Any]]:
-    """The lake's completed trials of an experiment, as the final results Tune would have seen."""
-    from tunelake.platform.trial.result import FINAL, OBJECTIVE, Outcome
-
-    rows = query.query(
-        lake, "SELECT trial_id, value, metrics, iterations, exit_code, model_uri, started_at, duration_s "
-        "FROM trials WHERE experiment_id = ? AND status = 'completed'", [experiment_id], experiment_id,
-    ).to_pylist()
-    return {
-        r["trial_id"]: {
-            "tl_kind": FINAL, "tl_outcome": Outcome.COMPLETED, OBJECTIVE: r["value"],
-            "tl_metrics": json.loads(r["metrics"] or "{}"), "tl_reports": "[]", "tl_steps": r["iterations"],
-            "tl_exit_code": r["exit_code"], "tl_model_uri": r["model_uri"], "tl_duration_s": r["duration_s"],
-        }
-        for r in rows
-    }
 
 
 def run(

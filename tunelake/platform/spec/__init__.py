@@ -4,6 +4,7 @@ Pure pydantic, no Ray and no lake: the CLI, the API's OpenAPI document and
 every error message come from these models.
 """
 
+from tunelake.platform.spec.automl import AutoMLSpec, parse_automl
 from tunelake.platform.spec.experiment import (
     ALGORITHM_ALIASES,
     BUILTIN_PLACEHOLDERS,
@@ -23,8 +24,8 @@ from tunelake.platform.spec.load import MAX_SPEC_BYTES, load_document, load_spec
 from tunelake.platform.spec.params import PARAM_TYPES, Choice, Constant, Grid, Int, LogUniform, Param, Uniform
 
 __all__ = [
-    "ALGORITHM_ALIASES", "BUILTIN_PLACEHOLDERS", "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER", "Algorithm",
+    "ALGORITHM_ALIASES", "AutoMLSpec", "BUILTIN_PLACEHOLDERS", "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER", "Algorithm",
     "Backend", "Choice", "Constant", "Dataset", "Grid", "Int", "LogUniform", "Mode", "ModelStorage", "Optimizer",
     "Param", "Resources", "SchedulerKind", "Spec", "Uniform", "WarmStart", "load_document", "load_spec",
-    "parse_spec",
+    "parse_automl", "parse_spec",
 ]

@@ -11,7 +11,7 @@ from tunelake.platform.spec.experiment import Spec
 from tunelake.platform.spec.params import PARAM_TYPES
 
 
-def format_errors(exc: ValidationError) -> list[str]:
+def format_errors(exc: ValidationError, root: type[BaseModel] = Spec) -> list[str]:
     """One line per problem: the field's dotted path, then what is wrong and how to fix it."""
     lines: list[str] = []
     for err in exc.errors(include_url=False):
@@ -24,7 +24,7 @@ def format_errors(exc: ValidationError) -> list[str]:
         if kind == "missing":
             msg = "is required"
         elif kind == "extra_forbidden":
-            parent = _model_at(loc[:-1])
+            parent = _model_at(root, loc[:-1])
             known = ", ".join(sorted(parent.model_fields)) if parent else ""
             msg = f"unknown field; known fields here: {known}" if known else "unknown field"
         elif kind == "union_tag_invalid":
@@ -41,8 +41,8 @@ def format_errors(exc: ValidationError) -> list[str]:
     return lines
 
 
-def _model_at(loc: list[str]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Spec
+def _model_at(root: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = root
     for part in loc:
         if model is None:
             return None

@@ -12,7 +12,10 @@ statuses (:class:`~tunelake.store.schema.TrialStatus`).
 
 from __future__ import annotations
 
+import json
 import socket
+from dataclasses import dataclass, field
+from typing import Any
 
 from tunelake.store.schema import TrialStatus
 
@@ -38,3 +41,60 @@ def node_name() -> str:
     import ray
 
     return f"{socket.gethostname()}:{ray.get_runtime_context().get_node_id()[:8]}"
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One result a trial sends to the driver, in tunelake's terms; :meth:`to_tune` is what Tune carries.
+
+    ``reports`` are the reports printed since the previous result, each
+    ``{"step", "metrics", "at"}``; they travel as JSON text so Tune does not
+    flatten them into columns. ``objective`` is left out when there is none
+    (a failed trial reports none, so no searcher learns from it).
+    """
+
+    kind: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    objective: float | None = None
+    node: str | None = None
+    outcome: str | None = None
+    reason: str | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    stderr_tail: str | None = None
+    model_uri: str | None = None
+    started_at: float | None = None
+    steps: int | None = None
+    duration_s: float | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.kind == FINAL
+
+    def to_tune(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"tl_kind": self.kind, "tl_metrics": dict(self.metrics),
+                                  "tl_reports": json.dumps(self.reports, allow_nan=True)}
+        if self.objective is not None:
+            result[OBJECTIVE] = self.objective
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value is not None:
+                result[f"tl_{name}"] = value
+        return result
+
+    @classmethod
+    def from_tune(cls, result: dict[str, Any]) -> "TrialResult":
+        """The result Tune passed on (``kind`` is ``""`` for one no trial of tunelake's sent)."""
+        return cls(kind=result.get("tl_kind", ""), metrics=dict(result.get("tl_metrics") or {}),
+                   reports=json.loads(result.get("tl_reports") or "[]"), objective=result.get(OBJECTIVE),
+                   **{name: result.get(f"tl_{name}") for name in _OPTIONAL})
+
+
+_OPTIONAL = ("node", "outcome", "reason", "exit_code", "signal", "stderr_tail", "model_uri", "started_at", "steps",
+             "duration_s")
+
+
+def is_final(result: dict[str, Any]) -> bool:
+    """Whether a Tune result is a trial's final one (cheap: for searchers and stoppers)."""
+    return result.get("tl_kind") == FINAL

@@ -27,7 +27,7 @@ from ray.tune import Callback
 
 from tunelake.errors import LakeError
 from tunelake.paths import cache_root
-from tunelake.platform.trial.result import FINAL, OBJECTIVE
+from tunelake.platform.trial.result import TrialResult
 from tunelake.redact import redact
 from tunelake.store import spool
 from tunelake.store.lake import Lake, stamp, utcnow
@@ -86,7 +86,7 @@ class LakeRecorder(Callback):
         self.params_view = params_view  # what of a trial's config the lake keeps as its params
         self._trials: list[dict[str, Any]] = []
         self._results: list[dict[str, Any]] = []
-        self._final: dict[str, dict[str, Any]] = {}
+        self._final: dict[str, TrialResult] = {}
         self._started: dict[str, float] = {}
         self._open: dict[str, Any] = {}  # started, not yet ended: closed as stopped if the search ends first
         self._node: dict[str, str] = {}
@@ -108,10 +108,11 @@ class LakeRecorder(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict[str, Any], **info: Any) -> None:
         tid = trial.trial_id
-        node = result.get("tl_node") or result.get("hostname")
+        sent = TrialResult.from_tune(result)
+        node = sent.node or result.get("hostname")
         if node:
             self._node[tid] = str(node)
-        for report in json.loads(result.get("tl_reports") or "[]"):
+        for report in sent.reports:
             metrics = report["metrics"]
             self._results.append(stamp({
                 "experiment_id": self.experiment_id,
@@ -121,8 +122,8 @@ class LakeRecorder(Callback):
                 "metrics": _json(metrics),
                 "reported_at": _ts(report["at"]),
             }))
-        if result.get("tl_kind") == FINAL:
-            self._final[tid] = dict(result)
+        if sent.final:
+            self._final[tid] = sent
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         final = self._final.pop(trial.trial_id, None)
@@ -131,15 +132,15 @@ class LakeRecorder(Callback):
             return
         self._finish(
             trial,
-            TrialStatus(final["tl_outcome"]),
-            value=(final.get("tl_metrics") or {}).get(self.tally.metric),
-            metrics=final.get("tl_metrics"),
-            reason=redact(final.get("tl_reason")),
-            exit_code=final.get("tl_exit_code"),
-            signal=final.get("tl_signal"),
-            stderr_tail=redact(final.get("tl_stderr_tail")),
-            model_uri=final.get("tl_model_uri"),
-            iterations=final.get("tl_steps"),
+            TrialStatus(final.outcome),
+            value=final.metrics.get(self.tally.metric),
+            metrics=final.metrics,
+            reason=redact(final.reason),
+            exit_code=final.exit_code,
+            signal=final.signal,
+            stderr_tail=redact(final.stderr_tail),
+            model_uri=final.model_uri,
+            iterations=final.steps,
         )
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -157,7 +158,8 @@ class LakeRecorder(Callback):
     def _stopped(self, trial: Any, reason: str) -> None:
         """End ``trial`` as stopped before its own end, with what it last reported."""
         last = trial.last_result or {}
-        self._finish(trial, TrialStatus.STOPPED, value=last.get(OBJECTIVE), metrics=last.get("tl_metrics"),
+        sent = TrialResult.from_tune(last)
+        self._finish(trial, TrialStatus.STOPPED, value=sent.objective, metrics=sent.metrics,
                      reason=reason, iterations=last.get("training_iteration"))
 
     def _finish(self, trial: Any, status: TrialStatus, value: float | None = None,

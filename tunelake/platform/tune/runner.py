@@ -1,139 +1,179 @@
-"""The Tune driver: builds a ``Tuner`` for an experiment and runs it.
+"""One runner for every kind of search: a frozen :class:`SearchPlan` in, a Ray Tune run out.
 
-With :mod:`tunelake.platform.tune.trainable`, :mod:`~tunelake.platform.tune.space`,
-:mod:`~tunelake.platform.tune.searchers` and :mod:`~tunelake.platform.tune.recorder`, this
-is where Ray Tune is used; the rest of tunelake speaks its own types.
+Command experiments and AutoML differ in their trainable, searcher and
+scheduler; everything else is the same here: the concurrency, the start
+gate, the lake recorder, the progress display, Tune's settings and its
+state (what ``tunelake resume`` restores), and the tidy-up however the run
+ends. The private-API shims of Ray live in this module, each with a test.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
-import ray
 from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
+from ray.tune.search import BasicVariantGenerator, Searcher
 
 from tunelake.paths import cache_root
-from tunelake.platform.spec import Algorithm, SchedulerKind
-from tunelake.platform.trial.result import OBJECTIVE
+from tunelake.platform.trial.result import OBJECTIVE, TrialResult
 from tunelake.platform.tune.progress import ProgressDisplay
 from tunelake.platform.tune.recorder import LakeRecorder, Tally
-from tunelake.platform.tune.searchers import make_scheduler, make_searcher
 from tunelake.platform.tune.slots import close_gate, concurrency, start_gate
-from tunelake.platform.tune.space import param_space
-from tunelake.platform.tune.trainable import CommandTrainable, TrialContext
+from tunelake.store.lake import Lake
 
-if TYPE_CHECKING:
-    from tunelake.platform.experiments.run import Experiment
-
-STOP_REASONS = {
-    SchedulerKind.ASHA: "stopped early by the ASHA scheduler",
-    SchedulerKind.MEDIAN: "stopped early by the median stopping rule",
-    SchedulerKind.FIFO: "stopped by Tune (time budget or interrupt)",
+# Tune reads these when the driver runs; tunelake writes its own records, so
+# Tune's default CSV/JSON/TensorBoard loggers would only cost time and disk.
+_TUNE_ENV = {
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",
+    "RAY_AIR_NEW_OUTPUT": "0",
+    "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "1000",
+    # Tune's experiment state (searcher included) is what `tunelake resume` restores;
+    # save it often, so a killed driver loses little.
+    "TUNE_GLOBAL_CHECKPOINT_S": "2",
 }
 
+TEARDOWN_S = 2.0
+"""Tune's time to stop in-flight trials and shut a search down (about 1.8 s on 2 cores)."""
 
-def _storage_path(experiment: "Experiment") -> str:
-    local = experiment.lake.fs.local_path()
+
+def storage_path(lake: Lake) -> str:
+    """Where Tune keeps the state of searches on ``lake``: beside a local lake, else in the cache."""
+    local = lake.fs.local_path()
     return str((local / "_tune") if local else cache_root() / "tune")
 
 
-def _extra_env(experiment: "Experiment") -> dict[str, str]:
-    spec = experiment.spec
-    env = {}
-    if spec.dataset is not None:
-        env["TUNELAKE_DATASET_URI"] = spec.dataset.uri
-        env["TUNELAKE_DATASET_TARGET"] = spec.dataset.target or ""
-    if experiment.dataset_id:
-        env["TUNELAKE_DATASET_ID"] = experiment.dataset_id
-    return env
+def use_tune_env() -> None:
+    """Tune's settings for tunelake's searches; a variable the user set wins."""
+    os.environ.update({k: v for k, v in _TUNE_ENV.items() if k not in os.environ})
 
 
-def tune_state_path(experiment: "Experiment") -> str:
-    """Where Tune keeps this experiment's state (what ``tunelake resume`` restores)."""
-    return f"{_storage_path(experiment)}/{experiment.experiment_id}"
+class Reserve(Protocol):
+    """Seconds a search must leave of its wall clock for what follows it (AutoML's refit)."""
+
+    def observe(self, result: TrialResult) -> None: ...
+
+    @property
+    def seconds(self) -> float: ...
 
 
-def tune_search(experiment: "Experiment", tally: Tally, progress: bool, restore: bool = False) -> None:
-    """Run the search (or, with ``restore``, continue it from Tune's saved state,
-    the searcher's included); every trial's rows are in the lake when this returns."""
-    spec = experiment.spec
-    snapshot = experiment.snapshot
-    assert snapshot is not None
-    opt = spec.optimizer
-    deadline = time.time() + opt.time_budget_s if opt.time_budget_s else None
-    slots = concurrency(opt.max_concurrent_trials, spec.resources.cpus_per_trial, spec.resources.gpus_per_trial)
-    context = TrialContext(
-        experiment_id=experiment.experiment_id,
-        command=spec.command,
-        subdir=spec.dir,
-        install_script=spec.install_script,
-        workspace_key=snapshot.workspace_key(spec.install_script),
-        archive=[ray.put(snapshot.archive)],
-        primary_metric=spec.primary_result_key,
-        metric_regexes=dict(spec.metrics),
-        model_store=experiment.store,
-        model_dir=spec.model_storage.model_dir,
-        clean_model_dir=spec.model_storage.clean_model_dir_flag,
-        trial_timeout_s=opt.trial_timeout_s,
-        deadline=deadline,
-        extra_env=_extra_env(experiment),
-        replay=experiment.replay,
-        start_gate=start_gate(slots, spec.trial_count() - len(experiment.replay), spec.resources.cpus_per_trial,
-                              spec.resources.gpus_per_trial),
-    )
-    resources = {"cpu": spec.resources.cpus_per_trial, "gpu": spec.resources.gpus_per_trial}
-    trainable = tune.with_resources(tune.with_parameters(CommandTrainable, context=context), resources)
-    recorder = LakeRecorder(
-        experiment.lake, experiment.experiment_id, tally, STOP_REASONS[opt.scheduler],
-        code_commit=snapshot.commit, dataset_id=experiment.dataset_id, replayed=frozenset(experiment.replay),
-    )
-    callbacks: list[tune.Callback] = [recorder]
-    display = ProgressDisplay(tally, experiment.experiment_id, spec.trial_count()) if progress else None
-    if display is not None:
-        callbacks.append(display)
-    space = param_space(spec.search, opt.algorithm)
-    if restore:
-        tuner = tune.Tuner.restore(tune_state_path(experiment), trainable=trainable, resume_unfinished=True,
-                                   resume_errored=True, param_space=space)
-        # The restored run config holds callbacks unpickled from the first run; use this run's.
-        tuner._local_tuner.get_run_config().callbacks = callbacks
-    else:
-        tuner = _new_tuner(experiment, trainable, space, callbacks, slots)
+class Deadline(tune.Stopper):
+    """Ends the whole search once what is left of the wall clock covers only the ``reserve`` and Tune's
+    own teardown; every result is shown to the reserve first, so it can grow with what trials cost."""
+
+    def __init__(self, at: float, reserve: Reserve | None = None) -> None:
+        self.at = at
+        self.reserve = reserve
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        if self.reserve is not None:
+            self.reserve.observe(TrialResult.from_tune(result))
+        return False
+
+    def stop_all(self) -> bool:
+        reserved = self.reserve.seconds if self.reserve is not None else 0.0
+        return time.time() + reserved + TEARDOWN_S >= self.at
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A search, decided: what to run, how to search, and where its rows go.
+
+    ``trainable`` takes the start gate (``None`` when trials run one at a
+    time) and returns the Tune trainable. ``metric`` is the user's name for
+    the objective, the value the lake's rows carry. ``restore`` continues
+    the run saved under ``storage_path`` instead of starting one.
+    """
+
+    experiment_id: str
+    lake: Lake
+    metric: str
+    mode: str
+    trainable: Callable[[Any], Any]
+    searcher: Searcher
+    num_samples: int
+    trial_count: int
+    storage_path: str
+    stop_reason: str
+    scheduler: Any = None
+    max_concurrent: int | None = None
+    cpus_per_trial: float = 1
+    gpus_per_trial: float = 0
+    time_budget_s: float | None = None
+    param_space: dict[str, Any] | None = None
+    stop: tune.Stopper | None = None
+    restore: bool = False
+    code_commit: str | None = None
+    dataset_id: str | None = None
+    replayed: frozenset[str] = frozenset()
+    params_view: Callable[[dict[str, Any]], dict[str, Any]] = dict
+    progress: bool = False
+    callbacks: list[Any] = field(default_factory=list)
+
+    @property
+    def state_path(self) -> str:
+        """Where Tune keeps this search's state (what ``tunelake resume`` restores)."""
+        return f"{self.storage_path}/{self.experiment_id}"
+
+
+def run_search(plan: SearchPlan) -> Tally:
+    """Run the plan on the current Ray session; every trial's rows are in the lake when this returns,
+    however the run ends. Returns the live tally (counts and the best so far)."""
+    use_tune_env()
+    slots = concurrency(plan.max_concurrent, plan.cpus_per_trial, plan.gpus_per_trial)
+    gate = start_gate(slots, plan.trial_count - len(plan.replayed), plan.cpus_per_trial, plan.gpus_per_trial)
+    tally = Tally(mode=plan.mode, metric=plan.metric)
+    recorder = LakeRecorder(plan.lake, plan.experiment_id, tally, plan.stop_reason, code_commit=plan.code_commit,
+                            dataset_id=plan.dataset_id, replayed=plan.replayed, params_view=plan.params_view)
+    display = ProgressDisplay(tally, plan.experiment_id, plan.trial_count) if plan.progress else None
+    callbacks = [recorder, *([display] if display else []), *plan.callbacks]
     try:
+        trainable = plan.trainable(gate)
+        tuner = _restored(plan, trainable, callbacks) if plan.restore else _new_tuner(plan, trainable, callbacks,
+                                                                                       slots)
         tuner.fit()
     finally:
         recorder.close()
         if display is not None:
             display.close()
-        close_gate(context.start_gate)
+        close_gate(gate)
+    return tally
 
 
-def _new_tuner(experiment: "Experiment", trainable: Any, space: dict[str, Any], callbacks: list,
-               slots: int) -> tune.Tuner:
-    spec = experiment.spec
-    opt = spec.optimizer
+def can_restore(plan_or_path: SearchPlan | str) -> bool:
+    path = plan_or_path.state_path if isinstance(plan_or_path, SearchPlan) else plan_or_path
+    return tune.Tuner.can_restore(path)
+
+
+def _restored(plan: SearchPlan, trainable: Any, callbacks: list[Any]) -> tune.Tuner:
+    tuner = tune.Tuner.restore(plan.state_path, trainable=trainable, resume_unfinished=True, resume_errored=True,
+                               param_space=plan.param_space)
+    set_callbacks(tuner, callbacks)
+    return tuner
+
+
+def set_callbacks(tuner: tune.Tuner, callbacks: list[Any]) -> None:
+    """Private API: a restored run config holds the callbacks unpickled from the first run; use these."""
+    tuner._local_tuner.get_run_config().callbacks = callbacks
+
+
+def _new_tuner(plan: SearchPlan, trainable: Any, callbacks: list[Any], slots: int) -> tune.Tuner:
+    # Tune applies its own limit only to a generator it made; a BasicVariantGenerator of ours carries its limit.
+    own_limit = isinstance(plan.searcher, BasicVariantGenerator)
     return tune.Tuner(
         trainable,
-        param_space=space,
+        param_space=plan.param_space,
         tune_config=TuneConfig(
-            metric=OBJECTIVE,
-            mode=spec.mode.value,
-            search_alg=make_searcher(opt, [dict(p) for p in opt.points_to_evaluate] + experiment.meta_points,
-                                     experiment.evaluated),
-            scheduler=make_scheduler(opt),
-            num_samples=opt.samples(),
-            # random and grid carry their limit in their generator (make_searcher)
-            max_concurrent_trials=slots if opt.algorithm is Algorithm.TPE else None,
-            time_budget_s=opt.time_budget_s,
-            reuse_actors=True,
+            metric=OBJECTIVE, mode=plan.mode, search_alg=plan.searcher, scheduler=plan.scheduler,
+            num_samples=plan.num_samples, max_concurrent_trials=None if own_limit else slots,
+            time_budget_s=plan.time_budget_s, reuse_actors=True,
         ),
         run_config=RunConfig(
-            name=experiment.experiment_id,
-            storage_path=_storage_path(experiment),
-            verbose=0,
-            callbacks=callbacks,
+            name=plan.experiment_id, storage_path=plan.storage_path, verbose=0, callbacks=callbacks, stop=plan.stop,
             failure_config=FailureConfig(max_failures=0),
             checkpoint_config=CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
         ),

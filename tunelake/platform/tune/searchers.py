@@ -14,7 +14,7 @@ from ray.tune.search import BasicVariantGenerator, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from tunelake.platform.spec import Algorithm, Optimizer, SchedulerKind
-from tunelake.platform.trial.result import FINAL
+from tunelake.platform.trial.result import OBJECTIVE, is_final
 
 
 class PruningOptunaSearch(OptunaSearch):
@@ -27,7 +27,7 @@ class PruningOptunaSearch(OptunaSearch):
     """
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if result is not None and result.get("tl_kind") != FINAL:
+        if result is not None and not is_final(result):
             result = {k: v for k, v in result.items() if k != self.metric}
         super().on_trial_complete(trial_id, result, error)
 
@@ -89,3 +89,30 @@ def make_scheduler(optimizer: Optimizer) -> TrialScheduler:
             min_samples_required=3,
         )
     return FIFOScheduler()
+
+
+STOP_REASONS = {
+    SchedulerKind.ASHA: "stopped early by the ASHA scheduler",
+    SchedulerKind.MEDIAN: "stopped early by the median stopping rule",
+    SchedulerKind.FIFO: "stopped by Tune (time budget or interrupt)",
+}
+"""What a trial's row says when Tune ended it before its own end."""
+
+
+def fold_scheduler(folds: int) -> ASHAScheduler:
+    """ASHA over cross-validation folds: after the first fold, the better half goes on."""
+    return ASHAScheduler(time_attr="training_iteration", grace_period=1, max_t=folds, reduction_factor=2,
+                         stop_last_trials=False)
+
+
+def conditional_tpe(space: Any, points: list[dict[str, Any]], mode: str, seed: int) -> PruningOptunaSearch:
+    """TPE over a define-by-run Optuna space (a function of the Optuna trial), from ``points``.
+
+    Tune tells a searcher its metric only along with a search space it then
+    converts; this one has its space already, so it is told here.
+    """
+    from optuna.samplers import TPESampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return PruningOptunaSearch(space, metric=OBJECTIVE, mode=mode, points_to_evaluate=points or None,
+                               sampler=TPESampler(seed=seed))

@@ -13,9 +13,9 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import ray
 from ray import tune
@@ -27,7 +27,7 @@ from tunelake.platform.models.store import ModelStore
 from tunelake.platform.trial.metrics import MetricParser, Report
 from tunelake.platform.trial.process import Exited, TrialProcess
 from tunelake.platform.trial.protocol import render_command, trial_env
-from tunelake.platform.trial.result import FINAL, OBJECTIVE, REPORT, Outcome, node_name
+from tunelake.platform.trial.result import FINAL, REPORT, Outcome, TrialResult, node_name
 from tunelake.platform.tune.slots import pass_gate
 from tunelake.redact import redact
 
@@ -181,19 +181,13 @@ class CommandTrainable(tune.Trainable):
         self._pending.append({"step": self._step, "metrics": report.metrics, "at": time.time()})
         return self._ctx.primary_metric in self._merged
 
-    def _result(self, kind: str, **extra: Any) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "tl_kind": kind,
-            "tl_node": self._node,
-            "tl_metrics": dict(self._merged),
-            "tl_reports": json.dumps(self._pending, allow_nan=True),
-            **extra,
-        }
-        self._pending = []
+    def _result(self, kind: str, **final: Any) -> dict[str, Any]:
         value = self._merged.get(self._ctx.primary_metric)
-        if value is not None and not (kind == FINAL and extra.get("tl_outcome") == Outcome.FAILED):
-            result[OBJECTIVE] = value
-        return result
+        failed = final.get("outcome") == Outcome.FAILED
+        result = TrialResult(kind=kind, metrics=dict(self._merged), reports=self._pending, node=self._node,
+                             objective=None if failed else value, **final)
+        self._pending = []
+        return result.to_tune()
 
     def _exit_result(self, exited: Exited) -> dict[str, Any]:
         metric = self._ctx.primary_metric
@@ -222,19 +216,12 @@ class CommandTrainable(tune.Trainable):
             reason = store_error
         elif store_error:
             reason = f"{reason}; {store_error}"
-        return self._result(
-            FINAL,
-            done=True,
-            tl_outcome=outcome,
-            tl_reason=redact(reason),
-            tl_exit_code=exit_code,
-            tl_signal=signal,
-            tl_stderr_tail=redact(self._proc.stderr_tail() if self._proc else ""),
-            tl_model_uri=model_uri,
-            tl_started_at=self._started,
-            tl_steps=self._step,
-            tl_duration_s=time.time() - self._started,
+        final = self._result(
+            FINAL, outcome=outcome, reason=redact(reason), exit_code=exit_code, signal=signal,
+            stderr_tail=redact(self._proc.stderr_tail() if self._proc else ""), model_uri=model_uri,
+            started_at=self._started, steps=self._step, duration_s=time.time() - self._started,
         )
+        return {**final, "done": True}
 
     def _save_model(self) -> tuple[str | None, str | None]:
         if self._setup_error is not None:
@@ -263,3 +250,23 @@ class CommandTrainable(tune.Trainable):
         free = workspace.free_bytes(self._trial_dir)
         if tidy or (free is not None and free < workspace.LOW_DISK_BYTES):
             shutil.rmtree(self._work, ignore_errors=True)
+
+
+def command_trainable(context: TrialContext, cpus: float, gpus: float) -> Callable[[Any], Any]:
+    """The Tune trainable of a command experiment, built once the runner has the start gate."""
+
+    def build(gate: Any) -> Any:
+        trainable = tune.with_parameters(CommandTrainable, context=replace(context, start_gate=gate))
+        return tune.with_resources(trainable, {"cpu": cpus, "gpu": gpus})
+
+    return build
+
+
+def function_trainable(function: Callable[..., None], **parameters: Any) -> Callable[[Any], Any]:
+    """A trial written as a function of its config (reporting through :mod:`~tunelake.platform.tune.session`);
+    ``parameters`` go to the object store once and reach every trial, with the start gate as ``gate``."""
+
+    def build(gate: Any) -> Any:
+        return tune.with_parameters(function, gate=gate, **parameters)
+
+    return build

@@ -15,6 +15,7 @@ from tunelake.cluster.connect import ray_session
 from tunelake.errors import UserInputError
 from tunelake.metalearn.dataset import fingerprint
 from tunelake.platform.automl.run import automl
+from tunelake.platform.spec import AutoMLSpec
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -61,8 +62,9 @@ def bootstrap(directory: Path, lake_uri: str | None, trials: int, limit: int | N
             dataset_id = fingerprint(path)
             if dataset_id in done:
                 continue
-            result = automl(str(path), target, lake=lake.uri, trials=trials, time_budget_s=time_budget_s,
-                            warm_start=False, seed=seed_for(dataset_id), early_stop=False)
+            spec = AutoMLSpec(data=str(path), target=target, trials=trials, time_budget_s=time_budget_s,
+                              warm_start=False, seed=seed_for(dataset_id), early_stop=False)
+            result = automl(spec, lake=lake.uri)
             say(f"{path.stem}: {result.status}, best {result.best_value}")
             searched += 1
     return searched

@@ -21,6 +21,7 @@ from tunelake.metalearn.dataset import fingerprint
 from tunelake.metalearn.prior import load_prior
 from tunelake.platform.automl.offline.bootstrap import corpus, index_rows, seed_for
 from tunelake.platform.automl.run import automl
+from tunelake.platform.spec import AutoMLSpec
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -70,8 +71,9 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
             held_out = frozenset(ids[p] for p in ids if groups.get(p.name, p.stem) == group)
             runs = {}
             for mode in ("cold", "warm"):
-                result = automl(str(path), "target", lake=lake.uri, trials=trials, warm_start=(mode == "warm"),
-                                exclude=held_out, seed=seed_for(ids[path]), early_stop=False)
+                spec = AutoMLSpec(data=str(path), target="target", trials=trials, warm_start=(mode == "warm"),
+                                  seed=seed_for(ids[path]), early_stop=False)
+                result = automl(spec, lake=lake.uri, exclude=held_out)
                 ordered = query(lake, "SELECT value FROM trials WHERE experiment_id = ? ORDER BY started_at",
                                 [result.experiment_id], result.experiment_id).to_pylist()
                 runs[mode] = [r["value"] if r["value"] is not None else float("nan") for r in ordered]
