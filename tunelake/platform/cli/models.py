@@ -31,18 +31,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _trials(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The experiment's trials, those with a model first, best first; none at all is the user's mistake."""
+    """No trials at all means a wrong experiment id: the user's mistake, answered with how to list the ids."""
     from tunelake.store.lake import Lake
-    from tunelake.store.query import query
+    from tunelake.store.query import model_trials
 
     lake = Lake(args.lake)
-    trials = query(
-        lake,
-        "SELECT t.trial_id, t.status, t.value, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
-        "WHERE experiment_id = ? ORDER BY t.model_uri IS NULL, t.status <> 'completed', "
-        "CASE WHEN e.mode = 'min' THEN t.value ELSE -t.value END NULLS LAST, t.trial_id",
-        [args.experiment], args.experiment,
-    ).to_pylist()
+    trials = model_trials(lake, args.experiment)
     if not trials:
         raise UserInputError(f"experiment {args.experiment!r} has no trials in {lake.uri}; "
                              "list experiments with: tunelake sql \"SELECT experiment_id FROM experiments\"")
