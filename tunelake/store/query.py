@@ -282,6 +282,19 @@ def best_trial(lake: Lake, experiment_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def model_trials(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """An experiment's trials, those with a stored model first, then completed ones, then best value first, so the
+    first row is the best completed trial's model when there is one; rows hold trial_id, status, value, model_uri."""
+    return query(
+        lake,
+        "SELECT t.trial_id, t.status, t.value, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+        "WHERE experiment_id = ? ORDER BY t.model_uri IS NULL, t.status <> 'completed', "
+        "CASE WHEN e.mode = 'min' THEN t.value ELSE -t.value END NULLS LAST, t.trial_id",
+        [experiment_id],
+        experiment_id,
+    ).to_pylist()
+
+
 def status_counts(lake: Lake, experiment_id: str) -> dict[str, int]:
     rows = query(
         lake, "SELECT status, count(*) AS n FROM trials WHERE experiment_id = ? GROUP BY 1", [experiment_id],

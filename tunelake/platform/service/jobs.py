@@ -50,9 +50,10 @@ class JobLauncher:
         """``tunelake run`` of ``spec`` as a job."""
         return self._submit(experiment_id, ["run", "experiment.json"], {"experiment.json": json.dumps(spec, indent=2)})
 
-    def submit_automl(self, experiment_id: str, data: str, target: str, options: list[str]) -> str:
-        """``tunelake automl`` of ``data`` as a job."""
-        return self._submit(experiment_id, ["automl", data, "--target", target, *options], {})
+    def submit_automl(self, experiment_id: str, spec: dict[str, Any]) -> str:
+        """``tunelake automl`` of an AutoML spec as a job (staged as a file, like an experiment's spec)."""
+        return self._submit(experiment_id, ["automl", "--spec", "automl.json"],
+                            {"automl.json": json.dumps(spec, indent=2)})
 
     def _submit(self, experiment_id: str, command: list[str], files: dict[str, str]) -> str:
         """One job: its files staged as the working directory, the id and lake the service chose."""

@@ -77,17 +77,6 @@ class Stopped(BaseModel):
     stopped: bool
 
 
-class AutoMLRequest(BaseModel):
-    data: str = Field(description="a CSV or Parquet file the cluster can read (a path, or s3://...)", max_length=2000)
-    target: str = Field(max_length=500)
-    trials: int = Field(20, ge=1, le=10_000)
-    time_budget_s: float | None = Field(None, gt=0)
-    metric: str | None = Field(None, max_length=100)
-    warm_start: bool = True
-    ensemble: bool = Field(False, description="a weighted ensemble of the best pipelines when it scores better "
-                                              "out of fold; false stores the best pipeline alone")
-
-
 class RecommendRequest(BaseModel):
     data: str = Field(max_length=2000)
     target: str = Field(max_length=500)

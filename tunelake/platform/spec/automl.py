@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError
 
@@ -14,22 +14,23 @@ from tunelake.platform.spec.params import Number, _Model
 class AutoMLSpec(_Model):
     """Data in, fitted model out: the data, its target, and how hard to search."""
 
-    data: Annotated[StrictStr, Field(min_length=1, max_length=2000,
-                                     description="a CSV or Parquet file the cluster can read (a path, or s3://...)")]
-    target: Annotated[StrictStr, Field(min_length=1, max_length=500, description="the column to predict")]
-    trials: Annotated[StrictInt, Field(ge=1, le=10_000, description="configurations to try at most")] = 20
-    time_budget_s: Annotated[Number, Field(gt=0, description="the whole wall clock: meta-features, search and "
-                                                             "refit")] | None = None
-    metric: Annotated[StrictStr, Field(max_length=100, description="a scikit-learn scorer (default: accuracy "
-                                                                  "or r2)")] | None = None
-    folds: Annotated[StrictInt, Field(ge=2, le=20, description="cross-validation folds per configuration")] = 3
-    warm_start: StrictBool = Field(True, description="start from the meta-model's proposals")
-    k: Annotated[StrictInt, Field(ge=1, le=100, description="proposals to start from")] = 5
+    data: StrictStr = Field(min_length=1, max_length=2000,
+                            description="a CSV or Parquet file the cluster can read (a path, or s3://...)")
+    target: StrictStr = Field(min_length=1, max_length=500, description="the column to predict")
+    trials: StrictInt = Field(20, ge=1, le=10_000, description="configurations to try at most")
+    time_budget_s: Number | None = Field(None, gt=0, description="seconds of wall clock for all of it: "
+                                                                  "meta-features, search, refit of the final model")
+    metric: StrictStr | None = Field(None, max_length=100,
+                                     description="a scikit-learn scorer (by default accuracy, or r2 for regression)")
+    folds: StrictInt = Field(3, ge=2, le=20, description="cross-validation folds per configuration")
+    warm_start: StrictBool = Field(True, description="start from the meta-model's proposals for this data")
+    k: StrictInt = Field(5, ge=1, le=100, description="how many proposals to start from")
     seed: StrictInt = 0
-    early_stop: StrictBool = Field(True, description="stop a configuration whose first folds are in the worse half")
-    ensemble: StrictBool = Field(False, description="a weighted ensemble of the best pipelines when it scores "
-                                                    "better out of fold; false stores the best pipeline alone")
-
+    early_stop: StrictBool = Field(True, description="let ASHA stop a configuration whose first folds are in the "
+                                                     "worse half")
+    ensemble: StrictBool = Field(False, description="store a weighted ensemble of the best pipelines, chosen on "
+                                                    "their out-of-fold predictions, when it scores better there "
+                                                    "than the best alone")
 
 def parse_automl(data: Any, source: str = "automl") -> AutoMLSpec:
     """Validate an AutoML request; raise :class:`SpecError` listing every problem with its field."""

@@ -14,31 +14,22 @@ from tunelake.ids import new_experiment_id
 from tunelake.metalearn.dataset import read_table
 from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep, SettingsDep
 from tunelake.platform.service.schemas import (
-    AutoMLRequest,
     DatasetUploaded,
     ExperimentCreated,
     ProposalPublic,
     ProposalsPublic,
     RecommendRequest,
 )
+from tunelake.platform.spec import AutoMLSpec
 
 router = APIRouter(tags=["automl"], dependencies=Authorized)
 
 
 @router.post("/automl", status_code=status.HTTP_201_CREATED, response_model=ExperimentCreated)
-def create_automl(body: AutoMLRequest, jobs: JobsDep) -> ExperimentCreated:
+def create_automl(body: AutoMLSpec, jobs: JobsDep) -> ExperimentCreated:
     """An AutoML experiment as a Ray job; follow it under ``/experiments/{id}``."""
     experiment_id = new_experiment_id(f"automl-{Path(body.data).stem}")
-    options = ["--trials", str(body.trials)]
-    if body.time_budget_s:
-        options += ["--time-budget", str(body.time_budget_s)]
-    if body.metric:
-        options += ["--metric", body.metric]
-    if not body.warm_start:
-        options.append("--no-warm-start")
-    if body.ensemble:
-        options.append("--ensemble")
-    job_id = jobs.submit_automl(experiment_id, body.data, body.target, options)
+    job_id = jobs.submit_automl(experiment_id, body.model_dump(mode="json"))
     return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
 
 

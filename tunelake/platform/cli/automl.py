@@ -1,0 +1,162 @@
+"""``automl``, ``recommend`` and ``metalearn``: data in, a tuned model out, warm-started by the meta-learner."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from tunelake.errors import UserInputError
+from tunelake.platform.cli import Exit, options
+from tunelake.platform.cli.output import print_automl, table, write_json
+
+DATASETS_HELP = "a folder of Parquet datasets with a 'target' column (and an index.csv)"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("automl", help="point at data (CSV/Parquet), get a tuned model, warm-started from the lake")
+    p.add_argument("data", nargs="?", help="a CSV or Parquet file (a path, or s3://...)")
+    p.add_argument("--target", help="the column to predict")
+    p.add_argument("--spec", help="an AutoML spec (JSON or YAML, the fields of POST /automl) instead of DATA, "
+                                  "--target and the flags below")
+    _spec_flags(p)
+    options.experiment_id(p)
+    options.run_options(p)
+    p.set_defaults(handler=cmd_automl)
+
+    p = sub.add_parser("recommend", help="the warm-start configurations the meta-model proposes for a dataset")
+    p.add_argument("data")
+    p.add_argument("--target", required=True)
+    p.add_argument("-k", type=int, default=5, help="how many proposals")
+    options.lake(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=cmd_recommend)
+
+    _register_metalearn(sub.add_parser("metalearn", help="build the meta-learning prior"))
+
+
+def _register_metalearn(p: argparse.ArgumentParser) -> None:
+    meta = p.add_subparsers(dest="metalearn_command", metavar="ACTION", required=True)
+    m = meta.add_parser("bootstrap", help="a fixed budget of AutoML trials on each dataset of a folder (resumable)")
+    m.add_argument("directory", help=DATASETS_HELP)
+    m.add_argument("--trials", type=int, default=12)
+    m.add_argument("--limit", type=int, help="at most this many datasets now (run again to continue)")
+    m.add_argument("--time-budget", type=float, metavar="S",
+                   help="at most S seconds of search per dataset (large datasets then get fewer trials)")
+    options.lake(m)
+    m.set_defaults(handler=cmd_bootstrap)
+
+    m = meta.add_parser("evaluate", help="warm vs cold AutoML, leave-one-group-out, as normalized regret curves")
+    m.add_argument("directory", help=DATASETS_HELP)
+    m.add_argument("--trials", type=int, default=10)
+    m.add_argument("--limit", type=int, help="only the first N datasets (smallest first)")
+    m.add_argument("--sample", type=int, help="N datasets spread evenly over the sizes")
+    m.add_argument("--max-rows", type=int, help="only datasets with at most this many rows")
+    options.lake(m)
+    m.add_argument("--out", default="benchmarks/results/metalearn", help="folder for the JSON and the PNG")
+    m.set_defaults(handler=cmd_evaluate)
+
+    m = meta.add_parser("prior", help="write the prior (best configs per dataset) from a bootstrapped lake")
+    options.lake(m)
+    m.add_argument("-o", "--output", help="where to write it (default: the package's prior.json)")
+    m.set_defaults(handler=cmd_prior)
+
+
+# flag -> AutoMLSpec field; help and defaults come from the schema, so CLI, API and Python agree
+SPEC_FLAGS = {"--trials": "trials", "--time-budget": "time_budget_s", "--metric": "metric", "--folds": "folds",
+              "--no-warm-start": "warm_start", "--no-early-stop": "early_stop", "--ensemble": "ensemble"}
+
+
+def _spec_flags(p: argparse.ArgumentParser) -> None:
+    from tunelake.platform.spec import AutoMLSpec
+
+    for flag, name in SPEC_FLAGS.items():
+        info = AutoMLSpec.model_fields[name]
+        if isinstance(info.default, bool):
+            text = f"do not {info.description}" if info.default else info.description
+            p.add_argument(flag, dest=name, action="store_const", const=not info.default, help=text)
+        else:
+            shown = "" if info.default is None else f" (default: {info.default})"
+            kind = {"trials": int, "folds": int, "time_budget_s": float}.get(name, str)
+            p.add_argument(flag, dest=name, type=kind, metavar=flag.removeprefix("--").split("-")[-1].upper(),
+                           help=f"{info.description}{shown}")
+
+
+def automl_spec(args: argparse.Namespace) -> Any:
+    """The AutoMLSpec the command line names: a spec file, or DATA, --target and the flags."""
+    from tunelake.platform.spec import load_document, parse_automl
+
+    given = {name: getattr(args, name) for name in SPEC_FLAGS.values() if getattr(args, name) is not None}
+    if args.spec:
+        if args.data or args.target or given:
+            raise UserInputError("--spec: give either a spec file or DATA --target and flags, not both")
+        path = Path(args.spec)
+        if not path.is_file():
+            raise UserInputError(f"--spec: {args.spec!r} is not a file")
+        return parse_automl(load_document(path.read_text(), args.spec), args.spec)
+    if not args.data or not args.target:
+        raise UserInputError("automl: give DATA and --target COLUMN (or --spec FILE)")
+    return parse_automl({"data": args.data, "target": args.target, **given}, "tunelake automl")
+
+
+def cmd_automl(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.automl.run import automl
+
+    result = automl(automl_spec(args), lake=args.lake, address=args.address, progress=not args.quiet,
+                    experiment_id=args.experiment_id)
+    print_automl(out, result)
+    return Exit.ERROR if result.best_trial_id is None else Exit.OK
+
+
+def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.metalearn.recommend import proposals_for
+    from tunelake.store.lake import Lake
+
+    proposals, task, _ = proposals_for(Lake(args.lake), args.data, args.target, args.k)
+    if args.format == "json":
+        write_json([{"config": p.config, "predicted": p.predicted, "evidence": p.evidence} for p in proposals])
+        return Exit.OK
+    rows = ((str(i), p.config["family"], json.dumps({k: v for k, v in p.config.items() if k != "family"}),
+             "" if p.predicted is None else f"{p.predicted:.3f}", json.dumps(p.evidence))
+            for i, p in enumerate(proposals, start=1))
+    out.print(table(("#", "family", "hyperparameters", "predicted", "evidence"), rows,
+                    title=f"warm-start proposals ({task})"))
+    return Exit.OK
+
+
+def cmd_bootstrap(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.automl.offline.bootstrap import bootstrap
+
+    n = bootstrap(Path(args.directory), args.lake, args.trials, args.limit, time_budget_s=args.time_budget,
+                  say=out.print)
+    out.print(f"searched {n} dataset(s) now")
+    return Exit.OK
+
+
+def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.platform.automl.offline.evaluate import evaluate, plot, summary
+    from tunelake.platform.automl.offline.evaluate import write_json as write_curves
+
+    curves = evaluate(Path(args.directory), args.lake, args.trials, args.limit, say=out.print, sample=args.sample,
+                      max_rows=args.max_rows)
+    figures = summary(curves, args.trials)
+    write_curves(curves, args.trials, Path(args.out) / "evaluate.json")
+    png = plot(curves, args.trials, Path(args.out) / "evaluate.png")
+    out.print(json.dumps(figures))
+    out.print(f"wrote {Path(args.out) / 'evaluate.json'}" + (f" and {png}" if png else ""))
+    return Exit.OK
+
+
+def cmd_prior(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.metalearn.prior import PRIOR_PATH, build_prior
+    from tunelake.store.lake import Lake
+
+    prior = build_prior(Lake(args.lake))
+    path = Path(args.output) if args.output else PRIOR_PATH
+    path.write_text(prior.model_dump_json())
+    out.print(f"wrote {path}: {len(prior.datasets)} datasets, "
+              f"{sum(len(d.trials) for d in prior.datasets)} configurations")
+    return Exit.OK

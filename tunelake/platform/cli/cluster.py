@@ -1,0 +1,73 @@
+"""``cluster render|up|down``: Ray cluster configs for a spec's resources, and Ray's launcher run on them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from tunelake.errors import TunelakeError
+from tunelake.platform.cli import Exit, options
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("cluster", help="Ray cluster configs for a spec's resources (AWS, KubeRay)")
+    cluster = p.add_subparsers(dest="cluster_command", metavar="ACTION", required=True)
+    m = cluster.add_parser("render", help="print a Ray cluster-launcher YAML (for `ray up`) or a KubeRay RayJob")
+    options.spec(m)
+    m.add_argument("--kuberay", action="store_true", help="a KubeRay RayJob manifest instead")
+    options.region(m)
+    # Not the shared --lake: the URI the job on the cluster writes to, with no local default.
+    m.add_argument("--lake", help="lake URI for the job (KubeRay; use s3://...)")
+    m.add_argument("-o", "--output", help="write to this file instead of stdout")
+    m.set_defaults(handler=cmd_render)
+    for action in ("up", "down"):
+        m = cluster.add_parser(action, help=f"`ray {action}` with the rendered config")
+        options.spec(m)
+        options.region(m)
+        m.set_defaults(handler=cmd_launcher)
+
+
+def cmd_render(args: argparse.Namespace, out: Console) -> int:
+    import yaml
+
+    from tunelake.cluster import render
+    from tunelake.platform.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.kuberay:
+        docs = render.kuberay_manifest(spec.display_name(), spec.resources, Path(args.spec).read_text(), args.lake)
+        text = yaml.safe_dump_all(docs, sort_keys=False)
+    else:
+        text = yaml.safe_dump(render.launcher_config(spec.display_name(), spec.resources, args.region),
+                              sort_keys=False)
+    if args.output:
+        Path(args.output).write_text(text)
+        out.print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)  # not through rich: the YAML must come out byte for byte
+    return Exit.OK
+
+
+def cmd_launcher(args: argparse.Namespace, out: Console) -> int:
+    """``ray up`` or ``ray down``: Ray's launcher takes a file, so the config is written under the cache first."""
+    import subprocess
+
+    import yaml
+
+    from tunelake.cluster import render
+    from tunelake.paths import cache_root
+    from tunelake.platform.spec import load_spec
+
+    spec = load_spec(args.spec)
+    config = render.launcher_config(spec.display_name(), spec.resources, args.region)
+    path = cache_root() / "clusters" / f"{config['cluster_name']}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        return subprocess.run(["ray", args.cluster_command, "-y", str(path)], check=False).returncode
+    except FileNotFoundError:
+        raise TunelakeError("the `ray` command is not on PATH; install ray[default]") from None
+

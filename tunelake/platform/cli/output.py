@@ -1,0 +1,109 @@
+"""What the commands print: tables, result summaries, query results as CSV or JSON, and errors.
+
+Results go to stdout as plain text (a path, an id or a query's value is data, never rich markup);
+errors go to stderr with a red label.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from tunelake.redact import redact
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tunelake.platform.automl.run import AutoMLResult
+    from tunelake.platform.experiments.run import Result
+
+
+def consoles() -> tuple[Console, Console]:
+    """stdout for results and stderr for errors; neither wraps long lines, so paths and SQL stay copyable."""
+    return (Console(highlight=False, soft_wrap=True, markup=False),
+            Console(stderr=True, highlight=False, soft_wrap=True))
+
+
+def print_error(err: Console, exc: BaseException, internal: bool = False) -> None:
+    """One line, never a traceback, with every secret the process knows masked (a URI may carry a key)."""
+    text = escape(redact(str(exc)) or "")
+    if internal:
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {text} (set TUNELAKE_DEBUG=1 for the traceback)")
+    else:
+        err.print(f"[red]error:[/red] {text}")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> Table:
+    """Cells are literal text (a trial id like ``t[1]`` is not markup), ``None`` is blank, long cells fold."""
+    view = Table(title=title, title_justify="left")
+    for name in columns:
+        view.add_column(name, overflow="fold")
+    for row in rows:
+        view.add_row(*(Text("" if v is None else str(v)) for v in row))
+    return view
+
+
+def write_json(value: Any) -> None:
+    """Straight to stdout: rich would re-wrap or style what a script is going to parse."""
+    sys.stdout.write(json.dumps(value, default=str, indent=1) + "\n")
+
+
+def print_rows(out: Console, rows: pa.Table, fmt: str) -> None:
+    """A query's result as a table with its row count, as CSV (bytes, for pyarrow's writer) or as JSON records."""
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        sink = sys.stdout.buffer
+        pacsv.write_csv(rows, sink)
+        sink.flush()
+    elif fmt == "json":
+        write_json(rows.to_pylist())
+    else:
+        out.print(table(rows.column_names, (row.values() for row in rows.to_pylist())))
+        out.print(f"({plural(rows.num_rows, 'row')})")
+
+
+def print_run(out: Console, result: Result) -> None:
+    """The summary of ``run`` and ``resume``, ending with the query that lists every trial."""
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "no trials"
+    out.print(f"experiment  {result.experiment_id}  ({result.status}: {counts})")
+    if result.best_trial_id is not None:
+        params = ", ".join(f"{k}={v}" for k, v in (result.best_params or {}).items())
+        out.print(f"best        {result.best_value:.6g}  trial {result.best_trial_id}  {params}")
+    out.print(f"lake        {result.lake}")
+    out.print(f"models      {result.models}")
+    order = "DESC" if result.mode == "max" else "ASC"
+    out.print(f"query       tunelake sql \"SELECT trial_id, status, value, params FROM trials "
+              f"WHERE experiment_id = '{result.experiment_id}' ORDER BY value {order}\"")
+    if result.error:
+        out.print(f"[red]error[/red]       {escape(result.error)}", markup=True)
+
+
+def print_automl(out: Console, result: AutoMLResult) -> None:
+    """The leaderboard's top ten, then the best model and what it is, or why there is none."""
+    rows = ((str(i), t.trial_id, t.status, "" if t.value != t.value else f"{t.value:.4f}", t.params)
+            for i, t in enumerate(result.trials.head(10).itertuples(), start=1))
+    out.print(table(("rank", "trial", "status", "score", "configuration"), rows,
+                    title=f"leaderboard ({result.experiment_id})"))
+    if result.best_trial_id is None:
+        out.print(f"error: {result.error}")
+        return
+    best = result.trials.iloc[0]
+    out.print(f"best        {result.best_value:.4f}  {result.best_params}")
+    what = "a fitted scikit-learn pipeline" if len(result.members) == 1 else (
+        f"a weighted ensemble of {len(result.members)} pipelines: " + ", ".join(
+            f"{m['params']['family']} {m['weight']:.2f}" for m in result.members)
+        + (f"; {result.ensemble_score:.4f} out of fold" if result.ensemble_score is not None else "")
+        + "; members.json beside it")
+    out.print(f"model       {best['model_uri']}/model.pkl  ({what})")
+    out.print(f"lake        {result.lake}")

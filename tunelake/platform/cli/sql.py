@@ -1,0 +1,26 @@
+"""``sql``: DuckDB SQL over the lake, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from tunelake.platform.cli import Exit, options
+from tunelake.platform.cli.output import print_rows
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("sql", help="query the lake with DuckDB SQL")
+    p.add_argument("query", help="e.g. \"SELECT status, count(*) FROM trials GROUP BY 1\"")
+    options.lake(p)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(handler=cmd_sql)
+
+
+def cmd_sql(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.store.lake import Lake
+    from tunelake.store.query import query
+
+    print_rows(out, query(Lake(args.lake), args.query), args.format)
+    return Exit.OK
