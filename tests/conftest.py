@@ -1,4 +1,4 @@
-"""Shared fixtures: one local Ray instance for the whole session, and small repos.
+"""Shared fixtures: one local Ray instance for the whole session, small repos, and the test datasets.
 
 Ray takes seconds to start on a small machine, so every test that needs it
 shares one instance (started lazily by the first such test).
@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+DATASETS = ROOT / "tests" / "data"  # small real datasets and their index.csv rows; see its README.md
 AWS_SECRET = "moto-secret-7f3a9c2e"  # distinctive, so a leak of it can be searched for
 
 

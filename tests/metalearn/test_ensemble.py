@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import get_scorer
 
-from tests.metalearn.test_features import DATASETS, INDEX
+from tests.conftest import DATASETS
 from tunelake.metalearn import zoo
 from tunelake.metalearn.ensemble import Ensemble, judge, response, select
 
@@ -66,7 +66,6 @@ def test_an_ensemble_averages_its_members_and_models_without_probabilities_vote(
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(INDEX is None, reason="no shared datasets")
 def test_finished_trials_send_their_out_of_fold_predictions(ray_cluster, tmp_path):
     import ray
     from ray import tune

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.metalearn.test_features import DATASETS, INDEX
+from tests.conftest import DATASETS
 from tunelake.metalearn.features import meta_features
 from tunelake.metalearn.prior import Prior, load_prior
 from tunelake.metalearn.recommend import recommend
@@ -15,7 +15,7 @@ from tunelake.platform.cli.main import main
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(INDEX is None, reason="no shared datasets")]
+pytestmark = pytest.mark.slow
 
 
 def test_bootstrap_is_resumable_and_the_prior_warms_an_empty_lake(ray_cluster, tmp_path: Path, monkeypatch):

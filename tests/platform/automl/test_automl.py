@@ -1,4 +1,4 @@
-"""AutoML end to end on real shared datasets, and warm starts from a real lake."""
+"""AutoML end to end on real datasets (tests/data), and warm starts from a real lake."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.metalearn.test_features import DATASETS, INDEX
+from tests.conftest import DATASETS
 from tunelake.metalearn import zoo
 from tunelake.metalearn.ensemble import Ensemble
 from tunelake.platform.automl.run import STOPPED
@@ -17,7 +17,7 @@ from tunelake.platform.cli.main import main
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(INDEX is None, reason="no shared datasets")]
+pytestmark = pytest.mark.slow
 
 
 def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: Path, capsys):

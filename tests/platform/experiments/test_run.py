@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 import tunelake
-from tests.conftest import EXAMPLES, commit_all, write_repo
-from tests.metalearn.test_features import DATASETS as ROOT_DATASETS
+from tests.conftest import DATASETS, EXAMPLES, commit_all, write_repo
 from tests.sweep import wait_for_no_leftovers
 from tunelake.errors import CodeSourceError
 from tunelake.platform.cli.main import main
@@ -438,7 +437,6 @@ def test_a_full_disk_in_the_trial_dir_fails_that_trial_clearly(ray_cluster, lake
     assert "is full" in trial["reason"]
 
 
-@pytest.mark.skipif(not (ROOT_DATASETS / "index.csv").is_file(), reason="no shared datasets")
 def test_meta_warm_start_runs_the_nearest_datasets_best_first(ray_cluster, lake_uri, tmp_path):
     """warm_start.meta for any program: the best point found on the earlier dataset nearest this one
     (by meta-features) is the first trial."""
@@ -448,10 +446,10 @@ def test_meta_warm_start_runs_the_nearest_datasets_best_first(ray_cluster, lake_
     grid = {"x": {"type": "grid", "values": [0.1, 0.2, 0.5, 0.8, 0.9]}}
     for name, best in (("appendicitis", 0.2), ("hepatitis", 0.8)):
         doc = spec(repo, "sh f.sh {x} {d}", {**grid, "d": best},
-                   dataset={"uri": str(ROOT_DATASETS / f"{name}.parquet"), "target": "target"})
+                   dataset={"uri": str(DATASETS / f"{name}.parquet"), "target": "target"})
         assert tunelake.run(doc, lake=lake_uri).best_params["x"] == best
     near = tmp_path / "appendicitis-again.parquet"  # the same kind of data, another file
-    pd.read_parquet(ROOT_DATASETS / "appendicitis.parquet").iloc[:-3].to_parquet(near)
+    pd.read_parquet(DATASETS / "appendicitis.parquet").iloc[:-3].to_parquet(near)
     doc = spec(repo, "sh f.sh {x} {d}", {"x": {"type": "uniform", "low": 0, "high": 1}, "d": 0.25},
                dataset={"uri": str(near), "target": "target"}, warm_start={"meta": True, "k": 1},
                optimizer={"algorithm": "tpe", "num_samples": 2, "max_concurrent_trials": 1, "seed": 3})

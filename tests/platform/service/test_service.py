@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import DATASETS, EXAMPLES
 from tests.platform.service.conftest import TOKEN
 
 pytestmark = pytest.mark.slow
@@ -158,10 +158,6 @@ def test_serve_refuses_a_public_bind_without_a_token():
 
 
 def test_automl_and_recommend_through_the_api(client):
-    from tests.metalearn.test_features import DATASETS, INDEX
-
-    if INDEX is None:
-        pytest.skip("no shared datasets")
     uploaded = client.post("/datasets", params={"format": "parquet"},
                            content=(DATASETS / "iris.parquet").read_bytes()).json()
     assert uploaded["rows"] == 150 and "target" in uploaded["columns"]
