@@ -28,6 +28,7 @@ from tunelake.metalearn.zoo import DEFAULT_FAMILY, active, default_config
 from tunelake.platform.service.app import STATIC, create_app
 from tunelake.platform.service.jobs import PREFIX, JobLauncher
 from tunelake.platform.service.settings import Settings
+from tunelake.platform.spec import AutoMLSpec, parse_automl
 from tunelake.store.lake import Lake
 
 TOKEN = "route-test-token-0123456789"
@@ -42,7 +43,7 @@ class FakeJobs:
 
     def __init__(self) -> None:
         self.specs: dict[str, dict[str, Any]] = {}
-        self.automl: dict[str, tuple[str, str, list[str]]] = {}
+        self.automl: dict[str, dict[str, Any]] = {}
         self.states: dict[str, str] = {}
         self.output: dict[str, str] = {}
         self.stopped: list[str] = []
@@ -51,8 +52,8 @@ class FakeJobs:
         self.specs[experiment_id] = spec
         return self._start(experiment_id)
 
-    def submit_automl(self, experiment_id: str, data: str, target: str, options: list[str]) -> str:
-        self.automl[experiment_id] = (data, target, options)
+    def submit_automl(self, experiment_id: str, spec: dict[str, Any]) -> str:
+        self.automl[experiment_id] = spec
         return self._start(experiment_id)
 
     def _start(self, experiment_id: str) -> str:
@@ -444,14 +445,19 @@ def test_automl_submits_the_options_it_was_given(api: TestClient, jobs: FakeJobs
     experiment_id = response.json()["experiment_id"]
     assert response.json()["job_id"] == PREFIX + experiment_id
     assert experiment_id.startswith(f"automl-{Path(data).stem}-") and EXPERIMENT_ID.fullmatch(experiment_id)
-    assert jobs.automl == {experiment_id: (data, "target", ["--trials", "4", "--time-budget", "30.0",
-                                                           "--metric", "f1_macro", "--no-warm-start", "--ensemble"])}
+    # the job gets the whole AutoML spec, with the schema's defaults filled in (the CLI reads it with --spec)
+    assert jobs.automl == {experiment_id: {**AutoMLSpec(data=data, target="target").model_dump(mode="json"),
+                                           "trials": 4, "time_budget_s": 30, "metric": "f1_macro",
+                                           "warm_start": False, "ensemble": True}}
+    assert parse_automl(jobs.automl[experiment_id]).trials == 4
     plain = api.post("/automl", json={"data": "s3://bucket/sales.csv", "target": "y"}).json()["experiment_id"]
-    assert plain.startswith("automl-sales-") and jobs.automl[plain] == ("s3://bucket/sales.csv", "y", ["--trials", "20"])
+    assert plain.startswith("automl-sales-")
+    assert jobs.automl[plain] == AutoMLSpec(data="s3://bucket/sales.csv", target="y").model_dump(mode="json")
     assert api.get(f"/experiments/{plain}").json()["status"] == "submitted"
 
     for bad, field in (({"target": "y"}, "data"), ({"data": "d.csv"}, "target"), ({"data": "d.csv", "target": "y",
-                       "trials": 0}, "trials"), ({"data": "d.csv", "target": "y", "time_budget_s": -1}, "time_budget_s")):
+                       "trials": 0}, "trials"), ({"data": "d.csv", "target": "y", "time_budget_s": -1}, "time_budget_s"),
+                       ({"data": "d.csv", "target": "y", "trails": 3}, "trails")):
         response = api.post("/automl", json=bad)
         assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", field], bad
     assert len(jobs.automl) == 2
