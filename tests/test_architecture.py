@@ -86,3 +86,23 @@ def _strongly_connected(graph) -> list[set[str]]:  # type: ignore[no-untyped-def
                         break
                 found.append(component)
     return found
+
+
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_stay_small():
+    """A module past 300 lines holds more than one idea, a function past 60 more than one step: split them."""
+    too_long = []
+    for path in sorted((ROOT / "tunelake").rglob("*.py")):
+        text = path.read_text()
+        name = str(path.relative_to(ROOT))
+        if text.count("\n") > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
+    assert too_long == []

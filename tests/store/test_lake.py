@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tunelake.errors import LakeError, QueryError, UserInputError
+from tunelake.store.catalog import best_trial, status_counts
 from tunelake.store.lake import Lake
-from tunelake.store.query import best_trial, connect, query, status_counts
+from tunelake.store.query import connect, query
 from tunelake.store.schema import SCHEMA_VERSION
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from tunelake.metalearn.features import FEATURE_SET
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
-from tunelake.store.query import query
 
 PRIOR_VERSION = 1
 PRIOR_PATH = Path(__file__).with_name("prior.json")
@@ -41,12 +41,7 @@ class Prior(BaseModel):
 
 def build_prior(lake: Lake) -> Prior:
     """The best configurations per dataset of every AutoML search in ``lake``."""
-    rows = query(lake, """
-        SELECT d.dataset_id, d.name, d.task, d.meta_features, t.params, t.value
-        FROM trials t JOIN datasets d USING (dataset_id)
-        WHERE t.status = 'completed' AND isfinite(t.value) AND d.feature_set = ? AND t.params->>'family' IS NOT NULL
-        ORDER BY d.dataset_id, t.value DESC
-    """, [FEATURE_SET]).to_pylist()
+    rows = catalog.prior_rows(lake, FEATURE_SET)
     by_dataset: dict[str, PriorDataset] = {}
     for r in rows:
         entry = by_dataset.setdefault(r["dataset_id"], PriorDataset(

@@ -22,8 +22,8 @@ from tunelake.metalearn.dataset import describe, where
 from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.prior import load_prior
 from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
-from tunelake.store.query import query
 
 DISTANCE_FEATURES = ("log_rows", "log_features", "ratio_categorical", "missing_ratio", "n_classes",
                      "class_entropy", "skew_mean", "corr_mean", "mi_mean", "lm_stump", "lm_1nn", "lm_linear",
@@ -41,12 +41,7 @@ class Proposal:
 
 def _history(lake: Lake, task: str, use_prior: bool = True) -> list[dict[str, Any]]:
     """Earlier completed AutoML trials of ``task``: the lake's, then the shipped prior's."""
-    rows = query(lake, """
-        SELECT d.dataset_id, d.name, d.meta_features, t.params, t.value
-        FROM trials t JOIN datasets d USING (dataset_id)
-        WHERE t.status = 'completed' AND isfinite(t.value) AND d.task = ? AND d.feature_set = ?
-          AND t.params->>'family' IS NOT NULL
-    """, [task, FEATURE_SET]).to_pylist()
+    rows = catalog.automl_history(lake, task, FEATURE_SET)
     prior = load_prior() if use_prior else None
     if prior is not None:
         seen = {r["dataset_id"] for r in rows}

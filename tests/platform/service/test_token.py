@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import _free_port, write_repo
-from tests.platform.service.conftest import TOKEN
+from tests.conftest import write_repo
+from tests.platform.service.conftest import TOKEN, start_service
 from tests.platform.service.test_service import wait_done
 from tunelake.errors import UserInputError
 from tunelake.platform.service import token as api_token
@@ -66,22 +63,9 @@ def test_a_token_file_is_read_and_never_put_in_the_environment(ray_head, tmp_pat
     dashboard, _, env = ray_head
     token = "file-token-abcdefghijklmnop"
     (tmp_path / "token").write_text(token + "\n")
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tunelake", "serve", "--port", str(port), "--lake",
-                             str(tmp_path / "lake"), "--address", dashboard],
-                            env={**env, "TUNELAKE_API_TOKEN_FILE": str(tmp_path / "token")},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, url = start_service(dashboard, tmp_path / "lake", {**env, "TUNELAKE_API_TOKEN_FILE": str(tmp_path / "token")})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
-        ok = httpx.get(f"http://127.0.0.1:{port}/experiments", headers={"Authorization": f"Bearer {token}"})
+        ok = httpx.get(f"{url}/experiments", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
         assert token.encode() not in Path(f"/proc/{proc.pid}/environ").read_bytes()
     finally:

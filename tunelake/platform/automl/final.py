@@ -15,7 +15,7 @@ from tunelake.metalearn import zoo
 from tunelake.metalearn.ensemble import Ensemble, judge, select
 from tunelake.platform.automl.budget import refit_estimate
 from tunelake.platform.models.store import ModelStore
-from tunelake.store import query
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
 from tunelake.store.schema import TRIALS
 
@@ -59,8 +59,7 @@ def refit(members: list[dict[str, Any]], task: str, x: Any, y: Any, seed: int,
 def store_final(lake: Lake, store: ModelStore, experiment_id: str, best_trial_id: str, weights: dict[str, float],
                 task: str, x: Any, y: Any, seed: int, folds: int, deadline: float | None) -> list[dict[str, Any]]:
     """Refit the final model, store it (``model.pkl``, ``members.json``) and point the best trial's row at it."""
-    rows = {r["trial_id"]: r for r in query.query(lake, "SELECT * FROM trials WHERE experiment_id = ?",
-                                                   [experiment_id], experiment_id).to_pylist()}
+    rows = {r["trial_id"]: r for r in catalog.trials(lake, experiment_id)}
     members = [{"trial_id": t, "weight": w, "params": json.loads(rows[t]["params"]),
                 "refit_s": refit_estimate(rows[t]["duration_s"] or 0.0, folds)}
                for t, w in sorted(weights.items(), key=lambda kv: -kv[1])]

@@ -34,7 +34,7 @@ from tunelake.platform.spec import AutoMLSpec, ModelStorage
 from tunelake.platform.tune.runner import Deadline, SearchPlan, run_search
 from tunelake.platform.tune.searchers import conditional_tpe, fold_scheduler
 from tunelake.platform.tune.trainable import function_trainable
-from tunelake.store import query
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
 from tunelake.store.schema import ExperimentStatus
 
@@ -162,7 +162,7 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: _Data,
             scheduler=fold_scheduler(spec.folds) if spec.early_stop else None,
             stop=Deadline(deadline, reserve) if deadline else None, dataset_id=data.info.dataset_id,
             params_view=zoo.active, progress=progress))
-        best = query.best_trial(lake, experiment_id)
+        best = catalog.best_trial(lake, experiment_id)
         weights, blend_score = ({best["trial_id"]: 1.0} if best else {}), None
         if best and out_of_fold is not None:
             picked, score = blend_weights(ray.get(out_of_fold.take.remote()), data.y, metric, data.task)

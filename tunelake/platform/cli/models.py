@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _trials(args: argparse.Namespace) -> list[dict[str, Any]]:
     """No trials at all means a wrong experiment id: the user's mistake, answered with how to list the ids."""
+    from tunelake.store.catalog import model_trials
     from tunelake.store.lake import Lake
-    from tunelake.store.query import model_trials
 
     lake = Lake(args.lake)
     trials = model_trials(lake, args.experiment)

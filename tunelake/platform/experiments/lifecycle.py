@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from tunelake._version import __version__
 from tunelake.errors import TunelakeError
 from tunelake.redact import redact
-from tunelake.store import query
+from tunelake.store import catalog
 from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import EXPERIMENTS, ExperimentStatus
 
@@ -91,7 +91,7 @@ class ExperimentRecord:
 
     def finish(self) -> Result:
         """End the row after a search: ``completed`` when a trial completed, else ``failed`` saying so."""
-        counts = query.status_counts(self.lake, self.experiment_id)
+        counts = catalog.status_counts(self.lake, self.experiment_id)
         if counts.get("completed", 0):
             return self.end(ExperimentStatus.COMPLETED, None)
         return self.end(ExperimentStatus.FAILED,
@@ -103,9 +103,9 @@ class ExperimentRecord:
         counts: dict[str, int] = {}
         trials = None
         try:
-            best = query.best_trial(self.lake, self.experiment_id)
-            counts = query.status_counts(self.lake, self.experiment_id)
-            trials = query.trials_frame(self.lake, self.experiment_id)
+            best = catalog.best_trial(self.lake, self.experiment_id)
+            counts = catalog.status_counts(self.lake, self.experiment_id)
+            trials = catalog.trials_frame(self.lake, self.experiment_id)
         except TunelakeError:  # an unreadable lake must not hide how the experiment ended
             pass
         self.write(status, finished_at=utcnow(), best_trial_id=best["trial_id"] if best else None,

@@ -11,7 +11,7 @@ from tunelake.platform.experiments.run import Experiment
 from tunelake.platform.spec import parse_spec
 from tunelake.platform.trial.result import FINAL, Outcome, TrialResult
 from tunelake.platform.tune.runner import can_restore, storage_path
-from tunelake.store import query
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
 from tunelake.store.schema import ExperimentStatus
 
@@ -25,10 +25,9 @@ def resume(experiment_id: str, lake: str | None = None, address: str | None = No
     from its saved state. The code must be what it was (same commit).
     """
     the_lake = Lake(lake)
-    rows = query.query(the_lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
-    if not rows:
+    row = catalog.experiment(the_lake, experiment_id)
+    if row is None:
         raise UserInputError(f"experiment {experiment_id!r} is not in the lake {the_lake.uri}")
-    row = rows[0]
     if row["status"] == ExperimentStatus.COMPLETED.value:
         raise UserInputError(f"experiment {experiment_id!r} has completed; there is nothing to resume")
     source = row["code_source"] or ""
@@ -49,10 +48,7 @@ def resume(experiment_id: str, lake: str | None = None, address: str | None = No
 
 def _completed_results(lake: Lake, experiment_id: str) -> dict[str, dict[str, Any]]:
     """The lake's completed trials of an experiment, as the final results Tune would have seen."""
-    rows = query.query(
-        lake, "SELECT trial_id, value, metrics, iterations, exit_code, model_uri, started_at, duration_s "
-        "FROM trials WHERE experiment_id = ? AND status = 'completed'", [experiment_id], experiment_id,
-    ).to_pylist()
+    rows = catalog.completed_results(lake, experiment_id)
     return {
         r["trial_id"]: TrialResult(
             kind=FINAL, outcome=Outcome.COMPLETED, objective=r["value"], metrics=json.loads(r["metrics"] or "{}"),

@@ -30,7 +30,7 @@ from tunelake.platform.tune.runner import SearchPlan, run_search, storage_path
 from tunelake.platform.tune.searchers import STOP_REASONS, make_scheduler, make_searcher
 from tunelake.platform.tune.space import param_space
 from tunelake.platform.tune.trainable import TrialContext, command_trainable
-from tunelake.store import query, spool
+from tunelake.store import catalog, spool
 from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import TRIALS, TrialStatus
 
@@ -161,10 +161,7 @@ class Experiment:
 
     def _close_lost_trials(self) -> None:
         """Trials still ``running`` after the search ended were lost with an earlier driver."""
-        lost = query.query(
-            self.lake, "SELECT trial_id, params, started_at FROM trials WHERE experiment_id = ? AND status = 'running'",
-            [self.experiment_id], self.experiment_id,
-        ).to_pylist()
+        lost = catalog.running_trials(self.lake, self.experiment_id)
         if lost:
             self.lake.append(TRIALS, [{
                 "experiment_id": self.experiment_id, "trial_id": t["trial_id"], "status": TrialStatus.FAILED.value,

@@ -20,8 +20,8 @@ from tunelake.metalearn.dataset import DatasetInfo
 from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.recommend import distances
 from tunelake.platform.spec import Algorithm, Choice, Constant, Grid, Int, LogUniform, Param, Spec, Uniform
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
-from tunelake.store.query import query
 
 
 def _fits(param: Param, value: Any) -> bool:
@@ -42,17 +42,15 @@ def earlier_results(lake: Lake, spec: Spec) -> list[tuple[dict[str, Any], float]
     if spec.optimizer.algorithm is not Algorithm.TPE:
         raise UserInputError("warm_start.experiments: earlier results can only inform a learning searcher; "
                              "use optimizer.algorithm 'tpe'")
-    known = query(lake, "SELECT experiment_id, primary_metric FROM experiments WHERE list_contains(?, experiment_id)",
-                  [ids]).to_pylist()
-    missing = sorted(set(ids) - {k["experiment_id"] for k in known})
+    known = catalog.metrics_of(lake, ids)
+    missing = sorted(set(ids) - set(known))
     if missing:
         raise UserInputError(f"warm_start.experiments: {', '.join(missing)} not in the lake {lake.uri}")
-    other = [k["experiment_id"] for k in known if k["primary_metric"] != spec.primary_result_key]
+    other = [e for e, metric in known.items() if metric != spec.primary_result_key]
     if other:
         raise UserInputError(f"warm_start.experiments: {', '.join(other)} optimized another metric than "
                              f"{spec.primary_result_key!r}; their results cannot be compared")
-    rows = query(lake, "SELECT params, value FROM trials WHERE list_contains(?, experiment_id) "
-                 "AND status = 'completed' AND isfinite(value)", [ids]).to_pylist()
+    rows = catalog.completed_points(lake, ids)
     results = []
     for row in rows:
         point = _fitting(spec, json.loads(row["params"]))
@@ -73,18 +71,13 @@ def meta_points(lake: Lake, spec: Spec, dataset: DatasetInfo) -> list[dict[str, 
     """The best fitting configuration of each of the ``warm_start.k`` earlier datasets nearest
     ``dataset`` (same task and primary metric), nearest first."""
     assert dataset.meta_features is not None
-    rows = query(lake, """
-        SELECT t.dataset_id, d.meta_features, t.params, t.value, e.mode
-        FROM trials t JOIN experiments e USING (experiment_id) JOIN datasets d ON d.dataset_id = t.dataset_id
-        WHERE t.status = 'completed' AND isfinite(t.value) AND e.primary_metric = ? AND d.task = ?
-          AND d.feature_set = ? AND t.dataset_id <> ?
-    """, [spec.primary_result_key, dataset.task, FEATURE_SET, dataset.dataset_id]).to_pylist()
+    rows = catalog.history_by_dataset(lake, spec.primary_result_key, dataset.task, FEATURE_SET, dataset.dataset_id)
     best: dict[str, tuple[dict[str, Any], float, dict[str, float]]] = {}
     for row in rows:
         point = _fitting(spec, json.loads(row["params"]))
         if point is None:
             continue
-        score = row["value"] if row["mode"] == "max" else -row["value"]
+        score = catalog.score(row["value"], row["mode"])
         if row["dataset_id"] not in best or score > best[row["dataset_id"]][1]:
             best[row["dataset_id"]] = (point, score, json.loads(row["meta_features"] or "{}"))
     if not best:

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from tunelake.errors import UserInputError
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
-from tunelake.store.query import query
 
 
 def _axis(values: list) -> tuple[list[float], list[float] | None, list[str] | None, bool]:  # type: ignore[type-arg]
@@ -29,16 +29,14 @@ def metric_map(lake: Lake, experiment_id: str, x: str, y: str, out: Path) -> Pat
         import matplotlib.pyplot as plt
     except ImportError:
         raise UserInputError("plotting needs matplotlib: pip install 'tunelake[plot]'") from None
-    exp = query(lake, "SELECT primary_metric, mode, spec FROM experiments WHERE experiment_id = ?",
-                [experiment_id]).to_pylist()
-    if not exp:
+    exp = catalog.experiment(lake, experiment_id)
+    if exp is None:
         raise UserInputError(f"experiment {experiment_id!r} is not in the lake {lake.uri}")
-    params = list(json.loads(exp[0]["spec"] or "{}").get("search", {}))
+    params = list(json.loads(exp["spec"] or "{}").get("search", {}))
     for name in (x, y):
         if name not in params:
             raise UserInputError(f"{name!r} is not a parameter of {experiment_id}; its parameters: {', '.join(params)}")
-    rows = query(lake, "SELECT params, value FROM trials WHERE experiment_id = ? AND status = 'completed' "
-                 "AND isfinite(value)", [experiment_id], experiment_id).to_pylist()
+    rows = catalog.completed_points(lake, [experiment_id])
     points = [(json.loads(r["params"]), r["value"]) for r in rows]
     points = [(p[x], p[y], v) for p, v in points if x in p and y in p]
     if not points:
@@ -47,9 +45,9 @@ def metric_map(lake: Lake, experiment_id: str, x: str, y: str, out: Path) -> Pat
     ys, yticks, ylabels, ylog = _axis([p[1] for p in points])
     values = [p[2] for p in points]
     fig, ax = plt.subplots(figsize=(7, 5.5), dpi=120)
-    cmap = "viridis" if exp[0]["mode"] == "max" else "viridis_r"
+    cmap = "viridis" if exp["mode"] == "max" else "viridis_r"
     dots = ax.scatter(xs, ys, c=values, cmap=cmap, s=90, edgecolors="black", linewidths=0.4)
-    fig.colorbar(dots, ax=ax, label=exp[0]["primary_metric"])
+    fig.colorbar(dots, ax=ax, label=exp["primary_metric"])
     if xlog:
         ax.set_xscale("log")
     if ylog:
@@ -60,7 +58,7 @@ def metric_map(lake: Lake, experiment_id: str, x: str, y: str, out: Path) -> Pat
         ax.set_yticks(yticks, ylabels)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(f"{exp[0]['primary_metric']} over {x} and {y}\n{experiment_id} ({len(points)} completed trials)",
+    ax.set_title(f"{exp['primary_metric']} over {x} and {y}\n{experiment_id} ({len(points)} completed trials)",
                  fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

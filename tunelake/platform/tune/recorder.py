@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from tunelake.paths import cache_root
 from tunelake.platform.trial.result import TrialResult
 from tunelake.redact import redact
 from tunelake.store import spool
+from tunelake.store.catalog import better
 from tunelake.store.lake import Lake, stamp, utcnow
 from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
 
@@ -50,11 +50,7 @@ class Tally:
     finished: list[dict[str, Any]] = field(default_factory=list)
 
     def better(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        if self.best_value is None:
-            return True
-        return value > self.best_value if self.mode == "max" else value < self.best_value
+        return better(value, self.best_value, self.mode)
 
 
 def _json(value: Any) -> str:

@@ -16,8 +16,8 @@ from tunelake.errors import UserInputError
 from tunelake.metalearn.dataset import fingerprint
 from tunelake.platform.automl.run import automl
 from tunelake.platform.spec import AutoMLSpec
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
-from tunelake.store.query import query
 
 
 def index_rows(directory: Path) -> list[dict[str, str]]:
@@ -51,9 +51,7 @@ def bootstrap(directory: Path, lake_uri: str | None, trials: int, limit: int | N
               time_budget_s: float | None = None, say: Callable[[str], None] = print) -> int:
     """Search each not-yet-searched dataset; return how many were searched now."""
     lake = Lake(lake_uri)
-    done = {r["dataset_id"] for r in query(
-        lake, "SELECT DISTINCT dataset_id FROM experiments WHERE status = 'completed' AND command = 'tunelake automl'"
-    ).to_pylist()}
+    done = catalog.automl_datasets_done(lake)
     searched = 0
     with ray_session(None):
         for path in corpus(directory):

@@ -22,8 +22,8 @@ from tunelake.metalearn.prior import load_prior
 from tunelake.platform.automl.offline.bootstrap import corpus, index_rows, seed_for
 from tunelake.platform.automl.run import automl
 from tunelake.platform.spec import AutoMLSpec
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
-from tunelake.store.query import query
 
 CHECKPOINTS = (1, 3, 5, 10, 25)
 
@@ -74,9 +74,8 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
                 spec = AutoMLSpec(data=str(path), target="target", trials=trials, warm_start=(mode == "warm"),
                                   seed=seed_for(ids[path]), early_stop=False)
                 result = automl(spec, lake=lake.uri, exclude=held_out)
-                ordered = query(lake, "SELECT value FROM trials WHERE experiment_id = ? ORDER BY started_at",
-                                [result.experiment_id], result.experiment_id).to_pylist()
-                runs[mode] = [r["value"] if r["value"] is not None else float("nan") for r in ordered]
+                ordered = catalog.values_in_start_order(lake, result.experiment_id)
+                runs[mode] = [v if v is not None else float("nan") for v in ordered]
             everything = [v for vs in runs.values() for v in vs if v == v]
             if not everything:
                 continue

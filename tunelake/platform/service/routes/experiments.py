@@ -23,7 +23,7 @@ from tunelake.platform.service.schemas import (
 )
 from tunelake.platform.spec import Spec, load_document, parse_spec
 from tunelake.redact import redact
-from tunelake.store.query import query
+from tunelake.store import catalog
 
 router = APIRouter(prefix="/experiments", tags=["experiments"], dependencies=Authorized)
 
@@ -86,10 +86,8 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
 def list_experiments(lake: LakeDep, jobs: JobsDep, offset: Annotated[int, Query(ge=0)] = 0,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ExperimentsPublic:
     """Experiments, newest first: those in the lake, and submitted jobs whose driver has not written yet."""
-    rows = query(lake, "SELECT * FROM experiments ORDER BY created_at DESC").to_pylist()
-    counts = {r["experiment_id"]: {} for r in rows}
-    for c in query(lake, "SELECT experiment_id, status, count(*) AS n FROM trials GROUP BY 1, 2").to_pylist():
-        counts.setdefault(c["experiment_id"], {})[c["status"]] = c["n"]
+    rows = catalog.experiments(lake)
+    counts = catalog.all_status_counts(lake)
     submitted = jobs.submitted()
     known = {r["experiment_id"] for r in rows}
     pending = [ExperimentPublic(experiment_id=e, status="submitted", job_status=s)
@@ -102,19 +100,13 @@ def list_experiments(lake: LakeDep, jobs: JobsDep, offset: Annotated[int, Query(
 def get_experiment(experiment_id: str, lake: LakeDep, jobs: JobsDep) -> ExperimentPublic:
     """Status from the Ray job and the lake: trial counts, best value and params, times."""
     experiment_id = _experiment_id(experiment_id)
-    rows = query(lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
+    row = catalog.experiment(lake, experiment_id)
     job_status = jobs.status(experiment_id)
-    if not rows:
+    if row is None:
         if job_status is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
         return ExperimentPublic(experiment_id=experiment_id, status="submitted", job_status=job_status)
-    counts = {c["status"]: c["n"] for c in query(
-        lake, "SELECT status, count(*) AS n FROM trials WHERE experiment_id = ? GROUP BY 1", [experiment_id],
-        experiment_id).to_pylist()}
-    return _public(rows[0], counts, job_status)
-
-
-SORTS = {"value": "value", "started_at": "started_at", "finished_at": "finished_at", "trial_id": "trial_id"}
+    return _public(row, catalog.status_counts(lake, experiment_id), job_status)
 
 
 @router.get("/{experiment_id}/trials", response_model=TrialsPublic)
@@ -124,12 +116,8 @@ def list_trials(experiment_id: str, lake: LakeDep, offset: Annotated[int, Query(
                 order: Literal["asc", "desc"] = "asc") -> TrialsPublic:
     """An experiment's trials, paged and sorted."""
     experiment_id = _experiment_id(experiment_id)
-    direction = "ASC" if order == "asc" else "DESC"
-    rows = query(
-        lake, f"SELECT * FROM trials WHERE experiment_id = ? ORDER BY {SORTS[sort]} {direction} NULLS LAST, trial_id",
-        [experiment_id], experiment_id,
-    ).to_pylist()
-    if not rows and not query(lake, "SELECT 1 FROM experiments WHERE experiment_id = ?", [experiment_id]).num_rows:
+    rows = catalog.trials_page(lake, experiment_id, sort, descending=order == "desc")
+    if not rows and catalog.experiment(lake, experiment_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
     data = [TrialPublic(
         trial_id=r["trial_id"], status=r["status"], params=json.loads(r["params"] or "{}"),

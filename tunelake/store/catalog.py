@@ -1,0 +1,188 @@
+"""Every named read query over the lake, and what "best" means, defined once.
+
+The rest of tunelake asks questions by name (``best_trial``, ``trials_page``,
+``completed_results``...) rather than writing SQL, so the lake's columns can
+move in one place. Ad-hoc SQL from users goes through
+:func:`tunelake.store.query.query` or the sandbox.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tunelake.store.lake import Lake
+from tunelake.store.query import query
+
+BEST_FIRST = "CASE WHEN e.mode = 'min' THEN t.value ELSE -t.value END"
+"""Sorts trials ``t`` of experiments ``e`` best first (NULLs wherever the ORDER BY puts them)."""
+
+
+def better(value: float, than: float | None, mode: str) -> bool:
+    """Whether ``value`` beats ``than`` for an experiment of ``mode`` (``max`` or ``min``); NaN beats nothing."""
+    if not math.isfinite(value):
+        return False
+    return than is None or (value > than if mode == "max" else value < than)
+
+
+def score(value: float, mode: str) -> float:
+    """``value`` as a score where higher is better, whatever the experiment's mode."""
+    return value if mode == "max" else -value
+
+
+# -- experiments ----------------------------------------------------------------------------------
+
+
+def experiment(lake: Lake, experiment_id: str) -> dict[str, Any] | None:
+    rows = query(lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
+    return rows[0] if rows else None
+
+
+def experiments(lake: Lake) -> list[dict[str, Any]]:
+    """Every experiment, newest first."""
+    return query(lake, "SELECT * FROM experiments ORDER BY created_at DESC").to_pylist()
+
+
+def metrics_of(lake: Lake, experiment_ids: list[str]) -> dict[str, str]:
+    """The primary metric of each of these experiments that the lake holds."""
+    rows = query(lake, "SELECT experiment_id, primary_metric FROM experiments WHERE list_contains(?, experiment_id)",
+                 [experiment_ids]).to_pylist()
+    return {r["experiment_id"]: r["primary_metric"] for r in rows}
+
+
+def automl_datasets_done(lake: Lake) -> set[str]:
+    """Datasets an AutoML search has completed on (the prior's bootstrap skips them)."""
+    rows = query(lake, "SELECT DISTINCT dataset_id FROM experiments "
+                       "WHERE status = 'completed' AND command = 'tunelake automl'").to_pylist()
+    return {r["dataset_id"] for r in rows}
+
+
+# -- one experiment's trials ------------------------------------------------------------------------
+
+
+def status_counts(lake: Lake, experiment_id: str) -> dict[str, int]:
+    rows = query(lake, "SELECT status, count(*) AS n FROM trials WHERE experiment_id = ? GROUP BY 1",
+                 [experiment_id], experiment_id).to_pylist()
+    return {r["status"]: r["n"] for r in rows}
+
+
+def all_status_counts(lake: Lake) -> dict[str, dict[str, int]]:
+    """Trial counts by status, for every experiment."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in query(lake, "SELECT experiment_id, status, count(*) AS n FROM trials GROUP BY 1, 2").to_pylist():
+        counts.setdefault(r["experiment_id"], {})[r["status"]] = r["n"]
+    return counts
+
+
+def best_trial(lake: Lake, experiment_id: str) -> dict[str, Any] | None:
+    """The best completed trial of an experiment (ties: the first by id), or ``None``."""
+    rows = query(
+        lake,
+        "SELECT t.trial_id, t.value, t.params, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+        f"WHERE experiment_id = ? AND t.status = 'completed' AND isfinite(t.value) ORDER BY {BEST_FIRST}, t.trial_id "
+        "LIMIT 1",
+        [experiment_id], experiment_id,
+    ).to_pylist()
+    return rows[0] if rows else None
+
+
+def trials_frame(lake: Lake, experiment_id: str):  # -> pandas.DataFrame
+    """An experiment's trials, completed ones first, best first, as a pandas DataFrame."""
+    return query(
+        lake,
+        "SELECT t.* FROM trials t JOIN experiments e USING (experiment_id) WHERE experiment_id = ? "
+        f"ORDER BY t.status = 'completed' DESC, {BEST_FIRST} ASC NULLS LAST, t.trial_id",
+        [experiment_id], experiment_id,
+    ).to_pandas()
+
+
+def model_trials(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """An experiment's trials, those with a stored model first, then completed ones, then best value first, so the
+    first row is the best completed trial's model when there is one; rows hold trial_id, status, value, model_uri."""
+    return query(
+        lake,
+        "SELECT t.trial_id, t.status, t.value, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+        f"WHERE experiment_id = ? ORDER BY t.model_uri IS NULL, t.status <> 'completed', {BEST_FIRST} NULLS LAST, "
+        "t.trial_id",
+        [experiment_id], experiment_id,
+    ).to_pylist()
+
+
+TRIAL_SORTS = ("value", "started_at", "finished_at", "trial_id")
+
+
+def trials_page(lake: Lake, experiment_id: str, sort: str = "finished_at", descending: bool = False
+                ) -> list[dict[str, Any]]:
+    """An experiment's trials in the order asked (one of :data:`TRIAL_SORTS`), NULLs last, then by id."""
+    if sort not in TRIAL_SORTS:
+        raise ValueError(f"sort must be one of {TRIAL_SORTS}")
+    return query(lake, f"SELECT * FROM trials WHERE experiment_id = ? ORDER BY {sort} "
+                       f"{'DESC' if descending else 'ASC'} NULLS LAST, trial_id", [experiment_id],
+                 experiment_id).to_pylist()
+
+
+def trials(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """An experiment's trials, every column, by id."""
+    return trials_page(lake, experiment_id, "trial_id")
+
+
+def completed_results(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """An experiment's completed trials with what their final result held (what ``resume`` hands back to Tune)."""
+    return query(lake, "SELECT trial_id, value, metrics, iterations, exit_code, model_uri, started_at, duration_s "
+                       "FROM trials WHERE experiment_id = ? AND status = 'completed'", [experiment_id],
+                 experiment_id).to_pylist()
+
+
+def running_trials(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """An experiment's trials whose latest row still says ``running``."""
+    return query(lake, "SELECT trial_id, params, started_at FROM trials WHERE experiment_id = ? AND status = 'running'",
+                 [experiment_id], experiment_id).to_pylist()
+
+
+def values_in_start_order(lake: Lake, experiment_id: str) -> list[float | None]:
+    """Each trial's value, in the order the trials started (for regret curves)."""
+    rows = query(lake, "SELECT value FROM trials WHERE experiment_id = ? ORDER BY started_at", [experiment_id],
+                 experiment_id).to_pylist()
+    return [r["value"] for r in rows]
+
+
+def completed_points(lake: Lake, experiment_ids: list[str]) -> list[dict[str, Any]]:
+    """``params`` and ``value`` of the completed trials with a finite value of these experiments."""
+    return query(lake, "SELECT params, value FROM trials WHERE list_contains(?, experiment_id) "
+                       "AND status = 'completed' AND isfinite(value)", [experiment_ids],
+                 experiment_ids[0] if len(experiment_ids) == 1 else None).to_pylist()
+
+
+# -- history across datasets (meta-learning) -------------------------------------------------------------------
+
+
+def history_by_dataset(lake: Lake, metric: str, task: str, feature_set: str, other_than: str
+                       ) -> list[dict[str, Any]]:
+    """Completed trials optimizing ``metric`` on other datasets of ``task`` described by ``feature_set``,
+    with the dataset's meta-features and the experiment's mode."""
+    return query(lake, """
+        SELECT t.dataset_id, d.meta_features, t.params, t.value, e.mode
+        FROM trials t JOIN experiments e USING (experiment_id) JOIN datasets d ON d.dataset_id = t.dataset_id
+        WHERE t.status = 'completed' AND isfinite(t.value) AND e.primary_metric = ? AND d.task = ?
+          AND d.feature_set = ? AND t.dataset_id <> ?
+    """, [metric, task, feature_set, other_than]).to_pylist()
+
+
+def automl_history(lake: Lake, task: str, feature_set: str) -> list[dict[str, Any]]:
+    """Completed AutoML trials (a zoo ``family`` among their params) on datasets of ``task``."""
+    return query(lake, """
+        SELECT d.dataset_id, d.name, d.meta_features, t.params, t.value
+        FROM trials t JOIN datasets d USING (dataset_id)
+        WHERE t.status = 'completed' AND isfinite(t.value) AND d.task = ? AND d.feature_set = ?
+          AND t.params->>'family' IS NOT NULL
+    """, [task, feature_set]).to_pylist()
+
+
+def prior_rows(lake: Lake, feature_set: str) -> list[dict[str, Any]]:
+    """Completed AutoML trials of every dataset, best first within each (AutoML scores are higher-better)."""
+    return query(lake, """
+        SELECT d.dataset_id, d.name, d.task, d.meta_features, t.params, t.value
+        FROM trials t JOIN datasets d USING (dataset_id)
+        WHERE t.status = 'completed' AND isfinite(t.value) AND d.feature_set = ? AND t.params->>'family' IS NOT NULL
+        ORDER BY d.dataset_id, t.value DESC
+    """, [feature_set]).to_pylist()
