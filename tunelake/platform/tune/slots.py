@@ -16,6 +16,7 @@ up; from then on Tune reuses every one of them.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import ray
@@ -26,6 +27,9 @@ WAIT_S = 10.0
 """How long a first trial waits for the other actors: a few actor starts on a
 busy node. A cluster that cannot fit them all (another job holds its CPUs)
 costs this once per experiment; then the gate stays open."""
+
+SETTLE_S = 3.0
+"""How long a new search waits for resources a just-ended search's actors are still giving back."""
 
 _passed = False  # per worker process, i.e. per trial actor
 
@@ -70,8 +74,19 @@ class StartGate:
 def start_gate(slots: int, trials: int, cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> Any:
     """A gate for the trial actors that will start together: at most ``slots`` (the experiment's
     concurrency) and ``trials``, and only as many as the cluster's free resources hold now (another
-    experiment may hold the rest); ``None`` when that is one."""
-    expected = min(slots, trials, fits(ray.available_resources(), cpus_per_trial, gpus_per_trial))
+    experiment may hold the rest); ``None`` when that is one.
+
+    The actors of a search that just ended give their resources back a moment after it returns, so
+    a search started right after another (a notebook, a benchmark, a test suite) waits up to
+    :data:`SETTLE_S` for them before counting.
+    """
+    wanted = min(slots, trials)
+    settle_until = time.monotonic() + SETTLE_S
+    while True:
+        expected = min(wanted, fits(ray.available_resources(), cpus_per_trial, gpus_per_trial))
+        if expected >= wanted or time.monotonic() > settle_until:
+            break
+        time.sleep(0.1)
     return StartGate.remote(expected) if expected > 1 else None
 
 
