@@ -29,16 +29,12 @@ TOKEN_FD = "TUNELAKE_API_TOKEN_FD"
 
 def started_with_token() -> bool:
     """Whether this process' initial environment (what ``/proc/self/environ`` shows) holds the token."""
-    try:
-        return any(entry.startswith(TOKEN.encode() + b"=")
-                   for entry in Path("/proc/self/environ").read_bytes().split(b"\0"))
-    except OSError:  # no /proc (not Linux): os.environ is all there is
-        return TOKEN in os.environ
+    return _initial_token() is not None
 
 
 def restart_without_token(argv: Sequence[str]) -> None:
     """Start ``tunelake <argv>`` again in this process, with the token in a pipe instead of the environment."""
-    token = os.environ.get(TOKEN) or _initial_token()
+    token = os.environ.get(TOKEN) or _initial_token() or ""
     env = {k: v for k, v in os.environ.items() if k != TOKEN}
     read, write = os.pipe()
     os.write(write, token.encode())  # far below a pipe's buffer, so this never blocks
@@ -50,11 +46,14 @@ def restart_without_token(argv: Sequence[str]) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "tunelake", *argv], env)
 
 
-def _initial_token() -> str:
-    for entry in Path("/proc/self/environ").read_bytes().split(b"\0"):
-        if entry.startswith(TOKEN.encode() + b"="):
-            return entry.split(b"=", 1)[1].decode()
-    return ""
+def _initial_token() -> str | None:
+    """The token in this process' initial environment, if any (``os.environ`` where there is no /proc)."""
+    try:
+        entries = Path("/proc/self/environ").read_bytes().split(b"\0")
+    except OSError:
+        return os.environ.get(TOKEN)
+    prefix = TOKEN.encode() + b"="
+    return next((e[len(prefix):].decode() for e in entries if e.startswith(prefix)), None)
 
 
 def read_token() -> str | None:

@@ -144,9 +144,9 @@ def run_search(plan: SearchPlan) -> Tally:
     return tally
 
 
-def can_restore(plan_or_path: SearchPlan | str) -> bool:
-    path = plan_or_path.state_path if isinstance(plan_or_path, SearchPlan) else plan_or_path
-    return tune.Tuner.can_restore(path)
+def can_restore(state_path: str) -> bool:
+    """Whether Tune saved a search's state at ``state_path`` (:attr:`SearchPlan.state_path`)."""
+    return tune.Tuner.can_restore(state_path)
 
 
 def _restored(plan: SearchPlan, trainable: Any, callbacks: list[Any]) -> tune.Tuner:
