@@ -79,10 +79,10 @@ def ray_cluster(s3_server: str) -> str:
     """
     import ray
 
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level="ERROR")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+    from tunelake.cluster.connect import private_ray
+
+    with private_ray(num_cpus=2, num_gpus=2, include_dashboard=False):
+        yield ray.get_runtime_context().gcs_address
 
 
 @pytest.fixture(scope="session")

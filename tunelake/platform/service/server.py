@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+from contextlib import ExitStack
 from typing import Sequence
 
 from tunelake.errors import UserInputError
@@ -30,10 +31,7 @@ def serve(host: str, port: int, lake: str | None, address: str | None, argv: Seq
     """Run the service until interrupted; ``argv`` is its command line, for the restart without the token."""
     if api_token.started_with_token():
         api_token.restart_without_token(argv)  # does not return
-    import ray
-    import uvicorn
-
-    from tunelake.platform.service.app import create_app
+    from tunelake.cluster.connect import private_ray, probe
 
     token = api_token.read_token()
     if not is_loopback(host) and not token:
@@ -42,15 +40,22 @@ def serve(host: str, port: int, lake: str | None, address: str | None, argv: Seq
     generated = not token
     token = token or secrets.token_urlsafe(24)
     keep_secret(token)
-    dashboard = address
-    started_ray = False
-    if dashboard is None:
-        context = ray.init(include_dashboard=True, dashboard_host="127.0.0.1", logging_level=logging.ERROR,
-                           log_to_driver=False)
-        dashboard = f"http://{context.dashboard_url}"
-        started_ray = True
-    elif not dashboard.startswith("http"):
-        dashboard = f"http://{dashboard}"
+    with ExitStack() as stack:
+        if address is None:
+            context = stack.enter_context(private_ray(include_dashboard=True, dashboard_host="127.0.0.1"))
+            dashboard = f"http://{context.dashboard_url}"
+        else:
+            dashboard = address if address.startswith("http") else f"http://{address}"
+            probe(dashboard)
+        _serve_app(host, port, lake, dashboard, token, generated, say)
+
+
+def _serve_app(host: str, port: int, lake: str | None, dashboard: str, token: str, generated: bool,
+               say) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from tunelake.platform.service.app import create_app
+
     settings = Settings(lake=absolute_lake(lake), ray_dashboard=dashboard, token=token,
                         state_dir=cache_root() / "service")
     app = create_app(settings)
@@ -59,8 +64,4 @@ def serve(host: str, port: int, lake: str | None, address: str | None, argv: Seq
     if generated:
         say(f"API token (set {api_token.TOKEN_FILE} to a file holding one to choose it): {token}")
         say(f"open {url}#token={token}")
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    finally:
-        if started_ray:
-            ray.shutdown()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
