@@ -80,7 +80,7 @@ class _PythonLoader(_NoAliases, yaml.SafeLoader):
 
 if yaml.__with_libyaml__:
     class _LibyamlLoader(_NoAliases, yaml.cyaml.CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
-        """libyaml's parser (5x faster on a 1 MB file) under PyYAML's composer, which refuses aliases, and safe types."""
+        """libyaml's parser (a 1 MB spec in 0.7 s instead of 3 s) under PyYAML's composer, which refuses aliases."""
 
         def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
             yaml.cyaml.CParser.__init__(self, stream)
