@@ -72,11 +72,36 @@ def read_table(path: Path) -> pa.Table:
         if suffix in (".parquet", ".pq"):
             return pq.read_table(path)
         if suffix in (".csv", ".tsv", ".txt"):
-            delimiter = "\t" if suffix == ".tsv" else ","
-            return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+            return pacsv.read_csv(path, parse_options=_csv_parsing(suffix))
     except (pa.ArrowInvalid, OSError) as exc:
         raise UserInputError(f"dataset {str(path)!r} could not be read: {exc}") from None
     raise UserInputError(f"dataset {str(path)!r}: use a .csv, .tsv or .parquet file")
+
+
+def table_shape(path: Path) -> tuple[int, list[str]]:
+    """The rows and column names of what :func:`read_table` reads, with one batch in memory at a time.
+
+    Every row is parsed, so a file :func:`read_table` refuses is refused here
+    too; CSV values are kept as text, since types inferred from the first
+    batch alone could refuse a column that a whole read would make a string.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            parquet = pq.ParquetFile(path)
+            return sum(batch.num_rows for batch in parquet.iter_batches()), parquet.schema_arrow.names
+        if suffix in (".csv", ".tsv", ".txt"):
+            names = pacsv.open_csv(path, parse_options=_csv_parsing(suffix)).schema.names
+            as_text = pacsv.ConvertOptions(column_types={name: pa.string() for name in names})
+            batches = pacsv.open_csv(path, parse_options=_csv_parsing(suffix), convert_options=as_text)
+            return sum(batch.num_rows for batch in batches), names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UserInputError(f"dataset {str(path)!r} could not be read: {exc}") from None
+    raise UserInputError(f"dataset {str(path)!r}: use a .csv, .tsv or .parquet file")
+
+
+def _csv_parsing(suffix: str) -> pacsv.ParseOptions:
+    return pacsv.ParseOptions(delimiter="\t" if suffix == ".tsv" else ",")
 
 
 def infer_task(column: pa.ChunkedArray) -> str:

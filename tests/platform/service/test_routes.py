@@ -387,7 +387,7 @@ def test_a_bad_sql_body_is_422(api: TestClient):
 
 
 def test_bodies_over_the_limit_are_413(api: TestClient, jobs: FakeJobs, tmp_path: Path):
-    too_large = {"detail": f"body larger than {BODY_LIMIT} bytes"}
+    too_large = {"detail": f"body larger than {BODY_LIMIT} bytes: a spec or a query is a short document; send less"}
     response = api.post("/experiments", content="x" * (BODY_LIMIT + 1))
     assert response.status_code == 413 and response.json() == too_large
     assert api.post("/sql", json={"query": "SELECT 1 -- " + "x" * BODY_LIMIT}).status_code == 413
@@ -402,7 +402,8 @@ def test_bodies_over_the_limit_are_413(api: TestClient, jobs: FakeJobs, tmp_path
     assert small.status_code == 200 and small.json()["trials"] == 12  # a streamed body under the limit is read whole
 
     upload = api.post("/datasets", params={"format": "csv"}, content=b"a\n" + b"1\n" * (UPLOAD_LIMIT // 2))
-    assert upload.status_code == 413 and str(UPLOAD_LIMIT) in upload.json()["detail"]
+    assert upload.status_code == 413 and f"upload larger than {UPLOAD_LIMIT} bytes" in upload.json()["detail"]
+    assert upload.headers["connection"] == "close"  # the rest of the body is never read
     assert not (tmp_path / "state" / "uploads").exists()
 
 

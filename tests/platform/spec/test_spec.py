@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tunelake.errors import SpecError
 from tunelake.platform.spec import Algorithm, Constant, Grid, Int, load_spec, parse_spec
+from tunelake.platform.spec import load as spec_load
 
 BASE = {
     "code_github": "https://github.com/example/optimizer_example",
@@ -208,3 +210,23 @@ def test_grid_type_parses():
     spec = parse_spec(with_(search={"b": {"type": "grid", "values": [32, 64]}}, command="x",
                             optimizer={"algorithm": "grid"}))
     assert isinstance(spec.search["b"], Grid) and spec.optimizer.samples() == 1
+
+
+@pytest.mark.parametrize("loader", ["_LibyamlLoader", "_PythonLoader"])
+def test_yaml_reads_alike_with_libyaml_and_without(monkeypatch: pytest.MonkeyPatch, loader: str):
+    """libyaml parses (5x faster); PyYAML's composer still refuses aliases and its constructor makes the values."""
+    if not hasattr(spec_load, loader):
+        pytest.skip("this PyYAML was built without libyaml")
+    monkeypatch.setattr(spec_load, "_SafeNoAliasLoader", getattr(spec_load, loader))
+    text = ("code_github: .\ncommand: run {x}\nprimary_result_key: loss\nmode: min\non: yes\nwhen: 2024-01-02\n"
+            "search:\n  x: {type: uniform, low: 1e-3, high: 1}\n  k: [a, 'b', 3, null, .inf]\n")
+    assert spec_load.load_document(text) == {
+        "code_github": ".", "command": "run {x}", "primary_result_key": "loss", "mode": "min", True: True,
+        "when": date(2024, 1, 2), "search": {"x": {"type": "uniform", "low": "1e-3", "high": 1},
+                                             "k": ["a", "b", 3, None, float("inf")]}}
+    for bad, needle in [("a: &x [1]\nb: *x\n", "YAML aliases (*name) are not allowed in a spec"),
+                        ("a: [1, 2\nb: 3", "invalid YAML at line 2"), ("a:\n\t- 1\n", "invalid YAML at line 2"),
+                        ("a: " + "[" * 5000 + "]" * 5000, "nested too deeply"), ("!!python/object:os.system x", "")]:
+        with pytest.raises(SpecError) as info:
+            spec_load.load_document(bad)
+        assert needle in str(info.value), bad

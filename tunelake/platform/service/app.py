@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, error mapping, body limits, and the web page."""
+"""The FastAPI application: routers, error mapping, the body gate, secret masking, and the web page."""
 
 from __future__ import annotations
 
@@ -7,41 +7,16 @@ from pathlib import Path
 from fastapi import FastAPI, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware
 
 from tunelake._version import __version__
 from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
+from tunelake.platform.service.body import BodyGate
 from tunelake.platform.service.jobs import JobLauncher
 from tunelake.platform.service.routes import automl, experiments, sql
 from tunelake.platform.service.settings import Settings
 from tunelake.redact import keep_secret, redact, secret_values
 
 STATIC = Path(__file__).parent / "static"
-
-
-class BodyLimit(BaseHTTPMiddleware):
-    """Refuse bodies over the limit before reading them whole."""
-
-    def __init__(self, app, max_bytes: int, max_upload_bytes: int) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(app)
-        self.max_bytes = max_bytes
-        self.max_upload_bytes = max_upload_bytes  # for dataset uploads
-
-    async def dispatch(self, request: Request, call_next):  # type: ignore[no-untyped-def]
-        limit = self.max_upload_bytes if request.url.path == "/datasets" else self.max_bytes
-        too_large = JSONResponse({"detail": f"body larger than {limit} bytes"},
-                                 status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return too_large
-        if length is None and request.method in ("POST", "PUT", "PATCH"):
-            body = b""
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > limit:
-                    return too_large
-            request._body = body  # read once, kept for the route
-        return await call_next(request)
 
 
 class MaskSecrets:
@@ -88,7 +63,7 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     app.state.settings = settings
     keep_secret(settings.token)
     app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyGate, settings=settings)  # inside MaskSecrets, so its refusals are masked too
     app.add_middleware(MaskSecrets)
     app.include_router(experiments.router)
     app.include_router(sql.router)

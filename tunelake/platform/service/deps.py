@@ -20,13 +20,18 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+UNAUTHORIZED = "missing or wrong token: send 'Authorization: Bearer <token>'"
+
+
+def holds_token(authorization: str, token: str) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <token>``, compared in constant time."""
+    scheme, _, given = authorization.partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(given.encode(), token.encode())
+
+
 def require_token(request: Request, settings: SettingsDep) -> None:
-    """Bearer token, compared in constant time."""
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(given.encode(), settings.token.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong token: send 'Authorization: Bearer <token>'",
-                            headers={"WWW-Authenticate": "Bearer"})
+    if not holds_token(request.headers.get("authorization", ""), settings.token):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
 
 @lru_cache(maxsize=8)

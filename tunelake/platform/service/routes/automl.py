@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from tunelake.errors import UserInputError
 from tunelake.ids import new_experiment_id
-from tunelake.metalearn.dataset import read_table
+from tunelake.metalearn.dataset import table_shape
 from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep, SettingsDep
 from tunelake.platform.service.schemas import (
     DatasetUploaded,
@@ -43,20 +44,39 @@ async def upload_dataset(request: Request, settings: SettingsDep,
 
     Files are kept by content, so uploading the same data twice gives the same URI.
     """
-    body = await request.body()
-    if not body:
-        raise UserInputError("the body is empty: send the CSV or Parquet file itself")
-    digest = hashlib.sha256(body).hexdigest()[:24]
     folder = settings.state_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.{format}"
-    path.write_bytes(body)
+    path = await _receive_to_file(request, folder, format)
     try:
-        table = read_table(path)
+        rows, columns = await run_in_threadpool(table_shape, path)
     except UserInputError:
         path.unlink(missing_ok=True)
         raise
-    return DatasetUploaded(uri=str(path), rows=table.num_rows, columns=table.column_names)
+    return DatasetUploaded(uri=str(path), rows=rows, columns=columns)
+
+
+async def _receive_to_file(request: Request, folder: Path, suffix: str) -> Path:
+    """The body, written to disk chunk by chunk as it arrives, then named by its hash.
+
+    Only one chunk is in memory at a time. Whatever ends the upload early (the
+    size limit, a dropped connection) removes the partial file; the rename
+    is atomic, so two uploads of one file at once leave one whole file.
+    """
+    digest = hashlib.sha256()
+    partial = folder / f".partial-{secrets.token_hex(8)}.{suffix}"
+    try:
+        with partial.open("wb") as out:
+            async for chunk in request.stream():
+                digest.update(chunk)
+                out.write(chunk)
+            empty = out.tell() == 0
+        if empty:
+            raise UserInputError("the body is empty: send the CSV or Parquet file itself")
+        path = folder / f"{digest.hexdigest()[:24]}.{suffix}"
+        partial.replace(path)
+        return path
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @router.post("/recommend", response_model=ProposalsPublic)

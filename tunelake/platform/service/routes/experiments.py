@@ -7,6 +7,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from tunelake.errors import SpecError
@@ -38,7 +39,11 @@ def _finite(value: Any) -> Any:
 
 
 async def _spec_from(request: Request) -> tuple[Spec, dict[str, Any]]:
-    raw = await request.body()
+    """The body as a spec, parsed and validated in a worker thread: a 1 MB YAML file must not stop the service."""
+    return await run_in_threadpool(_parse, await request.body())
+
+
+def _parse(raw: bytes) -> tuple[Spec, dict[str, Any]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
