@@ -135,6 +135,10 @@ def _json_rows(part: pa.RecordBatch) -> list[str]:
     return [json.dumps([_jsonable(v) for v in row]) for row in zip(*columns)]
 
 
+class _Late(Exception):
+    """The deadline passed while rows were being read or converted."""
+
+
 def _collect(relation: duckdb.DuckDBPyRelation | None, limits: SqlLimits, deadline: float) -> QueryResult:
     """The rows, converted a part of a batch at a time: no more of a batch than the bytes left may
     hold is converted, and the deadline is checked before each part."""
@@ -162,10 +166,6 @@ def _collect(relation: duckdb.DuckDBPyRelation | None, limits: SqlLimits, deadli
         return QueryResult(columns, rows, False)
     finally:
         reader.close()
-
-
-class _Late(Exception):
-    """The deadline passed while rows were being read or converted."""
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
