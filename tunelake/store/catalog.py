@@ -3,7 +3,7 @@
 The rest of tunelake asks questions by name (``best_trial``, ``trials_page``,
 ``completed_results``...) rather than writing SQL, so the lake's columns can
 move in one place. Ad-hoc SQL from users goes through
-:func:`tunelake.store.query.query` or the sandbox.
+:func:`tunelake.store.query.query` or :mod:`tunelake.store.sandbox`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from __future__ import annotations
 import posixpath
 import re
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
 import duckdb
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from tunelake.errors import QueryError
+from tunelake.retry import retry
 from tunelake.store.lake import Lake
 from tunelake.store.schema import TABLES, Table
 
@@ -94,15 +94,15 @@ def _cursor() -> duckdb.DuckDBPyConnection:
 
 
 def connect(lake: Lake, experiment_id: str | None = None, listing: dict[str, list[str]] | None = None,
-            tables: list[Table] | None = None, private: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection with the views of ``tables`` (default: all); ``private`` gives it a database
-    of its own (for callers that change database-wide settings, as the sandbox does).
+            tables: list[Table] | None = None, database: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection with the views of ``tables`` (default: all); ``database`` gives it a database of
+    its own with these settings (for callers that limit or lock the database, as the sandbox does).
 
     With ``experiment_id``, partitioned tables hold only that experiment's
     files, so the query does not open the others.
     """
     listing = listing or _listing(lake, experiment_id, tables)
-    con = duckdb.connect(":memory:") if private else _cursor()
+    con = _cursor() if database is None else duckdb.connect(":memory:", config=database)
     for table in TABLES.values() if tables is None else tables:
         base, delta = split_base(lake, table, listing[table.name])
         con.register(f"{table.name}_base", _dataset(lake, table, base))
@@ -171,31 +171,46 @@ def _latest_view(table: Table, has_base: bool, has_delta: bool, delta_partitions
         SELECT * FROM d ANTI JOIN delta_lost USING ({keys})"""
 
 
-def _on_fresh_connection(lake: Lake, experiment_id: str | None, sql: str,
-                         work: Callable[[duckdb.DuckDBPyConnection], T], private: bool = False) -> T:
-    """``work`` on a new connection over the current files of the tables ``sql`` names, again on
-    a new listing when compaction deleted a listed file before it was read (readers never block
-    compaction)."""
-    attempts = 10
+def _vanished(exc: BaseException) -> bool:
+    """Whether a query failed because a file it was to read is gone (a compaction deleted it)."""
+    return "does not exist" in str(exc) or "No such file" in str(exc)
+
+
+def on_fresh_connection(lake: Lake, experiment_id: str | None, sql: str,
+                        work: Callable[[duckdb.DuckDBPyConnection], T], database: dict[str, Any] | None = None,
+                        reruns: int = 10) -> T:
+    """``work`` on a new connection over the current files of the tables ``sql`` names.
+
+    What is retried is the listing: when a listed file is gone before its
+    dataset opens (readers never block compaction), the files are listed
+    again. The query itself runs again only when a file it read was deleted
+    while it ran, at most ``reruns`` times (0 for users' queries, which then
+    fail with a message to run them again); never for any other error.
+    ``database``: the settings of a private database for ``work`` (see :func:`connect`).
+    """
     tables = tables_in(sql) or None
-    for attempt in range(attempts):
-        listing = _listing(lake, experiment_id, tables)
+
+    def open_current() -> duckdb.DuckDBPyConnection:
+        return connect(lake, experiment_id, _listing(lake, experiment_id, tables), tables, database)
+
+    for attempt in range(reruns + 1):
         try:
-            con = connect(lake, experiment_id, listing, tables, private)
-        except FileNotFoundError:  # a listed file was compacted away before its dataset opened
-            continue
+            con = retry(open_current, "listing the lake's files", retry_on=(FileNotFoundError,), attempts=10,
+                        first_delay_s=0.01, max_delay_s=0.2)
+        except FileNotFoundError:
+            raise QueryError("the lake's files kept changing while they were listed; run the query again") from None
         try:
             return work(con)
         except duckdb.InterruptException:
             raise
-        except duckdb.Error as exc:
-            vanished = "does not exist" in str(exc) or "No such file" in str(exc)
-            if attempt < attempts - 1 and (vanished or _listing(lake, experiment_id, tables) != listing):
-                continue
-            raise QueryError(f"query failed: {exc}") from None
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            if not _vanished(exc):
+                raise QueryError(f"query failed: {exc}") from None
+            if attempt == reruns:
+                raise QueryError("a compaction removed a file the query was reading; run the query again") from None
         finally:
             con.close()
-    raise QueryError(f"the lake's files kept changing during {attempts} attempts; run the query again")
+    raise AssertionError("unreachable")
 
 
 def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_id: str | None = None) -> pa.Table:
@@ -205,53 +220,4 @@ def query(lake: Lake, sql: str, params: Sequence[Any] | None = None, experiment_
         relation = con.sql(sql, params=list(params) if params else None)
         return relation.to_arrow_table() if relation is not None else pa.table({})
 
-    return _on_fresh_connection(lake, experiment_id, sql, run)
-
-
-READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN"}
-READ_ONLY_PREFIXES = ("select", "with", "describe", "show", "explain", "summarize", "from", "(")
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    rows: list[list[Any]]
-    truncated: bool
-
-
-def sandboxed_query(lake: Lake, sql: str, max_rows: int = 10_000, timeout_s: float = 10.0) -> QueryResult:
-    """One read-only statement over the lake, for untrusted callers (the service).
-
-    The lake's views are made first; then DuckDB's external access is switched
-    off and the configuration locked, so the query can read the lake's tables
-    and nothing else: no files, no ``COPY ... TO``, ``ATTACH``, ``INSTALL``,
-    ``LOAD`` or ``SET``. At most ``max_rows`` rows come back; a query still
-    running after ``timeout_s`` is interrupted.
-    """
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryError(f"query failed: {exc}") from None
-    if len(statements) != 1:
-        raise QueryError(f"send exactly one statement (got {len(statements)})")
-    kind = statements[0].type.name
-    if kind not in READ_ONLY_STATEMENTS or not sql.lstrip().lower().startswith(READ_ONLY_PREFIXES):
-        raise QueryError(f"only SELECT, WITH, DESCRIBE, SHOW and EXPLAIN are allowed here (got {kind})")
-
-    def run(con: duckdb.DuckDBPyConnection) -> QueryResult:
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        timer = threading.Timer(timeout_s, con.interrupt)
-        timer.start()
-        try:
-            cursor = con.execute(sql)
-            columns = [d[0] for d in cursor.description or []]
-            rows = cursor.fetchmany(max_rows + 1)
-            return QueryResult(columns, [list(r) for r in rows[:max_rows]], len(rows) > max_rows)
-        finally:
-            timer.cancel()
-
-    try:
-        return _on_fresh_connection(lake, None, sql, run, private=True)
-    except duckdb.InterruptException:
-        raise QueryError(f"query stopped after {timeout_s:g}s; narrow it down (WHERE, LIMIT)") from None
+    return on_fresh_connection(lake, experiment_id, sql, run)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -364,11 +366,91 @@ def test_sql_reads_the_lake(api: TestClient, lake: Lake):
     ("CREATE TABLE x AS SELECT 1", "only SELECT"),
     ("SELECT 1; SELECT 2", "exactly one statement (got 2)"),
     ("SELEC 1", "syntax error"),
+    ("PRAGMA version", "only SELECT"),
+    ("EXPLAIN ANALYZE COPY (SELECT 1) TO '/tmp/tunelake-escape.csv'", "EXPLAIN is allowed here only of a SELECT"),
+    ("/* x */ EXPLAIN -- y\n ANALYSE INSERT INTO t SELECT 1", "EXPLAIN is allowed here only of a SELECT"),
+    ("EXPLAIN (ANALYZE, FORMAT JSON) COPY (SELECT 1) TO '/tmp/tunelake-escape.csv'", "only of a SELECT"),
+    ("EXPLAIN CREATE TABLE x AS SELECT 1", "only of a SELECT"),
 ])
 def test_a_rejected_statement_is_400(api: TestClient, query: str, problem: str):
     response = api.post("/sql", json={"query": query})
     assert response.status_code == 400, response.text
     assert problem in response.json()["detail"]
+
+
+def test_explain_analyze_cannot_write_or_read_files_under_the_working_dir(api: TestClient, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    """DuckDB leaves its temporary folder (``.tmp`` under the working dir) open to file functions even with
+    external access off; ``EXPLAIN ANALYZE`` runs what it explains, so this COPY wrote a file there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".tmp").mkdir()
+    (tmp_path / ".tmp" / "spilled").write_text("rows another query spilled")
+    written = api.post("/sql", json={"query": "EXPLAIN ANALYZE COPY (SELECT 'owned') TO '.tmp/f.csv'"})
+    assert written.status_code == 400 and "only of a SELECT" in written.json()["detail"]
+    assert sorted(p.name for p in (tmp_path / ".tmp").iterdir()) == ["spilled"]
+    read = api.post("/sql", json={"query": "SELECT * FROM read_text('.tmp/spilled')"})
+    assert read.status_code == 400 and "file system operations are disabled" in read.json()["detail"]
+    for query in ("EXPLAIN SELECT 1", "EXPLAIN ANALYZE SELECT 42", "EXPLAIN (FORMAT JSON) SELECT 1",
+                  "EXPLAIN (SELECT 1)", "SUMMARIZE SELECT 1 AS a", "FROM range(3)"):
+        assert api.post("/sql", json={"query": query}).status_code == 200, query
+
+
+def test_an_answer_stops_at_the_byte_limit(api: TestClient):
+    """Rows of 3 MB: the answer holds those that fit in the default 10 MB and says it was cut."""
+    response = api.post("/sql", json={"query": "SELECT i, repeat('x', 3000000) AS s FROM range(5) t(i)"})
+    assert response.status_code == 200 and len(response.content) <= 10_000_000 + 1_000
+    answer = response.json()
+    assert answer["truncated"] and [row[0] for row in answer["rows"]] == [0, 1, 2]
+    alone = api.post("/sql", json={"query": "SELECT repeat('x', 11000000)"})
+    assert alone.status_code == 400 and "the first row alone is over the 10,000,000 bytes" in alone.json()["detail"]
+
+
+def test_each_query_has_its_own_memory_and_threads(api: TestClient, make_app: Callable[..., FastAPI]):
+    """Not DuckDB's default (most of the machine's memory, every core) and no disk to spill to."""
+    settings = api.post("/sql", json={"query": "SELECT current_setting('memory_limit'), current_setting('threads'), "
+                                               "current_setting('temp_directory')"}).json()["rows"]
+    assert settings == [["512.0 MiB", 2, ""]]
+    with TestClient(make_app(sql_memory_mib=64), headers=AUTH) as small:
+        response = small.post("/sql", json={"query": "SELECT max(x) FROM (SELECT list(i) AS x FROM range(30000000) t(i))"})
+    assert response.status_code == 400
+    assert "needs more than the 64 MiB of memory a query may use here" in response.json()["detail"]
+
+
+def test_the_time_limit_covers_converting_the_answer(make_app: Callable[..., FastAPI]):
+    """10,000 rows of 500 columns: DuckDB makes them in a blink, turning them into JSON takes seconds."""
+    wide = "SELECT " + ", ".join(f"i % 10 AS c{k}" for k in range(500)) + " FROM range(10000) t(i)"
+    with TestClient(make_app(sql_timeout_s=0.3, sql_max_rows=10_000), headers=AUTH) as api:
+        response = api.post("/sql", json={"query": wide})
+    assert response.status_code == 400 and "stopped after 0.3s" in response.json()["detail"]
+
+
+def test_a_failing_query_runs_once_while_the_lake_changes(api: TestClient, lake: Lake,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """A writer appends all along; the query fails after reading. Only the file listing may be retried."""
+    from tunelake.store import query as store_query
+
+    fill(lake)
+    opened = []
+    real_connect = store_query.connect
+    monkeypatch.setattr(store_query, "connect", lambda *a, **k: opened.append(1) or real_connect(*a, **k))
+    stop = threading.Event()
+
+    def write() -> None:
+        for i in itertools.count():
+            if stop.is_set():
+                return
+            lake.append("trials", [{"experiment_id": SVM, "trial_id": f"w{i}", "status": "running"}])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        response = api.post("/sql", json={"query": "SELECT CASE WHEN n > 0 THEN error('boom') END FROM "
+                                                   "(SELECT count(*) AS n FROM trials, range(30000000))"})
+    finally:
+        stop.set()
+        writer.join()
+    assert response.status_code == 400 and "boom" in response.json()["detail"]
+    assert len(opened) == 1
 
 
 def test_a_slow_statement_is_stopped_with_400(make_app: Callable[..., FastAPI]):

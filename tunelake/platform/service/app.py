@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from tunelake._version import __version__
 from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
 from tunelake.platform.service.body import BodyGate
+from tunelake.platform.service.gate import Gate
 from tunelake.platform.service.jobs import JobLauncher
 from tunelake.platform.service.routes import automl, experiments, sql
 from tunelake.platform.service.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     app.state.settings = settings
     keep_secret(settings.token)
     app.state.jobs = jobs or JobLauncher(settings.ray_dashboard, settings.lake, settings.state_dir)
+    app.state.sql_gate = Gate(settings.sql_max_concurrent, "SQL queries")
     app.add_middleware(BodyGate, settings=settings)  # inside MaskSecrets, so its refusals are masked too
     app.add_middleware(MaskSecrets)
     app.include_router(experiments.router)
@@ -86,7 +88,7 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
         return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:  # async: answered on the event loop, needing no free thread
         return {"status": "ok", "version": __version__}
 
     @app.get("/", include_in_schema=False)
