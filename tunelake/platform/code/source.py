@@ -3,6 +3,12 @@
 The driver turns either into a :class:`Snapshot`: a tar archive of the tree
 plus the commit it came from. Workers unpack the archive, so worker nodes need
 neither network access to the repository nor its credentials.
+
+A link in the tree is kept as a link when what it names is inside the tree;
+one that points out is refused (every trial's copy would read that path on its
+node: the driver's files, or a secret there). Sizes are added up before any
+file is read, so a folder over :data:`MAX_SNAPSHOT_BYTES` is refused without
+loading it.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import posixpath
 import re
+import stat
 import subprocess
 import tarfile
 from abc import ABC, abstractmethod
@@ -98,7 +106,19 @@ class GitSource(CodeSource):
                 ).stdout
             except CodeSourceError as exc:
                 raise CodeSourceError(f"code_github {shown!r} (ref {self.ref or 'HEAD'}): {exc}") from None
+        _refuse_links_out(archive, f"code_github {shown!r} at {commit[:12]}")
         return Snapshot(source=shown, commit=commit, archive=archive)
+
+
+def _refuse_links_out(archive: bytes, shown: str) -> None:
+    """Refuse a commit holding a link that names a path outside the tree (the nodes check again, unpacked)."""
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
+        for member in tar:
+            if member.issym() and outside_link(member.name, member.linkname):
+                raise CodeSourceError(
+                    f"{shown}: {member.name} is a link to {member.linkname}, which is outside the repository, "
+                    "so trials would read that path on their own nodes: commit what it names instead, or remove it"
+                )
 
 
 class PathSource(CodeSource):
@@ -114,27 +134,54 @@ class PathSource(CodeSource):
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             for path in _walk(self.path):
                 rel = path.relative_to(self.path).as_posix()
-                tar.add(path, arcname=rel, recursive=False)
                 digest.update(rel.encode() + b"\0")
-                if path.is_file() and not path.is_symlink():
-                    total += path.stat().st_size
-                    if total > MAX_SNAPSHOT_BYTES:
+                mode = path.lstat().st_mode
+                if stat.S_ISLNK(mode):
+                    info = tarfile.TarInfo(rel)
+                    info.type, info.linkname = tarfile.SYMTYPE, self._link_target(path, rel)
+                    tar.addfile(info)
+                    digest.update(b"->" + info.linkname.encode())
+                    continue
+                if stat.S_ISREG(mode):
+                    total += path.lstat().st_size
+                    if total > MAX_SNAPSHOT_BYTES:  # before reading it: the archive is built in memory
                         raise CodeSourceError(
-                            f"code_github {str(self.path)!r} holds more than {MAX_SNAPSHOT_BYTES >> 30} GiB; "
-                            "put large data elsewhere (S3, a dataset URI) or use a git repository"
+                            f"code_github {str(self.path)!r}: with {rel} ({path.lstat().st_size / 2**30:.2f} GiB) "
+                            f"it holds more than {MAX_SNAPSHOT_BYTES >> 30} GiB; put large data elsewhere "
+                            "(S3, a dataset URI) or use a git repository"
                         )
                     digest.update(_file_digest(path))
                     digest.update(b"x" if os.access(path, os.X_OK) else b"-")
+                tar.add(path, arcname=rel, recursive=False)
         return Snapshot(source=str(self.path), commit=f"sha256:{digest.hexdigest()[:20]}", archive=buffer.getvalue())
+
+    def _link_target(self, link: Path, rel: str) -> str:
+        """Where the link ``rel`` leads, relative to its folder; refused when that is outside the tree."""
+        target = Path(os.path.realpath(link))
+        if not target.is_relative_to(self.path):
+            raise CodeSourceError(
+                f"code_github {str(self.path)!r}: {rel} is a link to {os.readlink(link)}, which is outside the "
+                "folder, so trials would read that path on their own nodes: copy what it names into the folder, "
+                "or remove the link"
+            )
+        return os.path.relpath(target, link.parent)
+
+
+def outside_link(name: str, linkname: str) -> bool:
+    """Whether the archive member ``name``, a link to ``linkname``, names a path outside the tree."""
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(name), linkname))
+    return posixpath.isabs(linkname) or target == ".." or target.startswith("../")
 
 
 def _walk(root: Path):  # type: ignore[no-untyped-def]
+    """Every folder, file and link under ``root`` but the skipped folders; links to folders are not entered."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         base = Path(dirpath)
+        links = [d for d in dirnames if d not in SKIPPED_DIRS and (base / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and d not in links)
         if base != root:
             yield base
-        for name in sorted(filenames):
+        for name in sorted(filenames + links):
             yield base / name
 
 
