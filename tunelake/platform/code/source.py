@@ -24,7 +24,7 @@ import tarfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.platform.code.locks import file_lock
@@ -34,6 +34,12 @@ SKIPPED_DIRS = frozenset({".git", "__pycache__", ".venv", "node_modules", "tunel
 """Directories left out of a directory snapshot: VCS data, caches, environments."""
 
 _SCP_LIKE = re.compile(r"^[\w.\-]+@[\w.\-]+:")
+GIT_USER_VAR = "TUNELAKE_GIT_CREDENTIAL_USER"
+GIT_PASSWORD_VAR = "TUNELAKE_GIT_CREDENTIAL_PASSWORD"
+"""Credentials for an https ``code_github`` given without any in its URL (how a service's job gets them)."""
+_HELPER = ('!f() { test "$1" = get || exit 0; echo "username=${%s}"; echo "password=${%s}"; }; f'
+           % (GIT_USER_VAR, GIT_PASSWORD_VAR))
+"""A git credential helper that answers from the environment and never stores anything."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,29 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
-def _git(args: list[str], cwd: Path | None = None, timeout: float = 600) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+def url_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """An https URL without its ``user:password@``, and those as the environment of :data:`_HELPER`.
+
+    Other URLs come back as they are (an ssh user name is no secret, and ssh needs it).
+    """
+    parts = urlsplit(url) if "://" in url else None
+    if parts is None or parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, {}
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, {GIT_USER_VAR: unquote(user), GIT_PASSWORD_VAR: unquote(password)}
+
+
+def _git(args: list[str], cwd: Path | None = None, timeout: float = 600,
+         credentials: dict[str, str] | None = None) -> str:
+    """Run git; ``credentials`` reach it through the environment only, so they are never written down
+    (``credential.helper=`` first drops any helper configured elsewhere, such as one that stores them)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", **(credentials or {})}
+    helper = ["-c", "credential.helper=", "-c", f"credential.helper={_HELPER}"] if credentials else []
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, timeout=timeout, check=False
+            ["git", *helper, *args], cwd=cwd, env=env, capture_output=True, timeout=timeout, check=False
         )
     except FileNotFoundError:
         raise CodeSourceError("git is not installed; install git to use a repository URL in code_github") from None
@@ -84,21 +108,28 @@ def _git(args: list[str], cwd: Path | None = None, timeout: float = 600) -> str:
 
 
 class GitSource(CodeSource):
-    """A git URL (https, ssh, ``git@host:path`` or ``file://``) and an optional ref."""
+    """A git URL (https, ssh, ``git@host:path`` or ``file://``) and an optional ref.
+
+    An https URL's ``user:password@`` (or, without one, :data:`GIT_USER_VAR` and
+    :data:`GIT_PASSWORD_VAR` from the environment) reaches git through a
+    credential helper: the mirror's config keeps the URL without it.
+    """
 
     def __init__(self, url: str, ref: str | None, cache_dir: Path) -> None:
-        self.url = url
+        self.url, self._credentials = url_credentials(url)
+        if not self._credentials and self.url.startswith(("https://", "http://")) and GIT_USER_VAR in os.environ:
+            self._credentials = {k: os.environ.get(k, "") for k in (GIT_USER_VAR, GIT_PASSWORD_VAR)}
         self.ref = ref
-        self.mirror = cache_dir / "git" / (hashlib.sha256(url.encode()).hexdigest()[:20] + ".git")
+        self.mirror = cache_dir / "git" / (hashlib.sha256(self.url.encode()).hexdigest()[:20] + ".git")
 
     def snapshot(self) -> Snapshot:
         shown = redact_url(self.url)
         with file_lock(self.mirror.with_suffix(".lock")):
             try:
                 if not (self.mirror / "HEAD").exists():
-                    _git(["clone", "--quiet", "--mirror", self.url, str(self.mirror)])
+                    _git(["clone", "--quiet", "--mirror", self.url, str(self.mirror)], credentials=self._credentials)
                 else:
-                    _git(["remote", "update", "--prune"], cwd=self.mirror)
+                    _git(["remote", "update", "--prune"], cwd=self.mirror, credentials=self._credentials)
                 ref = self.ref or "HEAD"
                 commit = _git(["rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=self.mirror).strip()
                 archive = subprocess.run(
