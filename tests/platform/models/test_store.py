@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
 import pytest
 
 from tunelake.errors import UserInputError
+from tunelake.platform.models.files import ModelFiles
 from tunelake.platform.models.store import (
     LocalModelStore,
     ModelStore,
@@ -177,3 +181,98 @@ def test_a_trial_cannot_make_models_get_write_outside_the_folder(ray_cluster, bu
     err = capsys.readouterr().err
     assert "would be written outside" in err and str(victim) in err
     assert not victim.exists() and not (tmp_path / "to" / "model.txt").exists()
+
+
+def _plant(model: Path, attack: str, secret: Path) -> None:
+    """What a hostile trial does to its model dir, done by a process of its own."""
+    script = {
+        "dir_is_link": f"import os; os.symlink({str(secret.parent)!r}, {str(model)!r})",
+        "file_link": f"import os; os.makedirs({str(model)!r}); os.symlink({str(secret)!r}, {str(model / 'model.pkl')!r})",
+        "folder_link": f"import os; os.makedirs({str(model)!r}); open({str(model / 'ok.txt')!r}, 'w').write('ok');"
+                       f"os.symlink({str(secret.parent)!r}, {str(model / 'sub')!r})",
+    }[attack]
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def _stored_bytes(store: ModelStore, tmp_path: Path) -> bytes:
+    if isinstance(store, LocalModelStore):
+        return b"".join(p.read_bytes() for p in store.root.rglob("*") if p.is_file()) if store.root.exists() else b""
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=store.bucket).get("Contents", [])
+    return b"".join(s3.get_object(Bucket=store.bucket, Key=o["Key"])["Body"].read() for o in listed)
+
+
+@pytest.mark.parametrize("attack", ["dir_is_link", "file_link", "folder_link"])
+def test_a_link_in_the_model_dir_is_refused_and_no_secret_is_stored(store: ModelStore, tmp_path: Path, attack: str):
+    secret = tmp_path / "home" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_bytes(b"SECRET-KEY-BYTES-" + tmp_path.name.encode())
+    model = tmp_path / "trial" / "model"
+    model.parent.mkdir()
+    _plant(model, attack, secret)
+    link = {"dir_is_link": model, "file_link": model / "model.pkl", "folder_link": model / "sub"}[attack]
+    with pytest.raises(UnsafeModelError, match=f"{link} is a link \\(to {secret.parent if attack != 'file_link' else secret}\\)"):
+        store.save(model, "e", tmp_path.name)
+    assert b"SECRET-KEY-BYTES-" + tmp_path.name.encode() not in _stored_bytes(store, tmp_path)
+
+
+def test_a_folder_above_the_model_dir_that_is_a_link_is_refused(store: ModelStore, tmp_path: Path):
+    secret = tmp_path / "home" / "out" / "key"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(b"SECRET-ABOVE")
+    (tmp_path / "trial").symlink_to(tmp_path / "home")  # model_dir "trial/out" now leads to home/out
+    with pytest.raises(UnsafeModelError, match="trial is a link"):
+        store.save(tmp_path / "trial" / "out", "e", tmp_path.name)
+    assert b"SECRET-ABOVE" not in _stored_bytes(store, tmp_path)
+
+
+def test_a_folder_swapped_for_a_link_after_the_check_is_not_read_through(tmp_path: Path):
+    secret = tmp_path / "home" / "meta.json"
+    secret.parent.mkdir()
+    secret.write_text("SECRET")
+    model = model_dir(tmp_path / "m")
+    with ModelFiles(model) as files:
+        assert sorted(files.sizes) == ["sub/meta.json", "weights.bin"]
+        shutil.rmtree(model / "sub")
+        (model / "sub").symlink_to(secret.parent)
+        with pytest.raises(UnsafeModelError, match="sub is a link"):
+            files.open("sub/meta.json")
+
+
+def test_a_pipe_in_the_model_dir_is_refused_not_waited_on(store: ModelStore, tmp_path: Path):
+    model = model_dir(tmp_path / "m")
+    os.mkfifo(model / "pipe")
+    with pytest.raises(UnsafeModelError, match="pipe is not a folder"):
+        store.save(model, "e", "t")
+
+
+@pytest.mark.slow
+def test_a_trial_that_links_a_secret_into_its_model_dir_is_logged_with_the_reason(ray_cluster, tmp_path: Path):
+    """For real: a Ray trial links a secret file into ``model_dir``; its row is logged, saying why no model
+    was stored, and the store holds no byte of the secret."""
+    import json
+
+    from tests.conftest import write_repo
+    from tunelake.platform.cli.main import main
+    from tunelake.store.lake import Lake
+    from tunelake.store.query import query
+
+    secret = tmp_path / "home" / "token.txt"
+    secret.parent.mkdir()
+    secret.write_text("SECRET-OF-THE-NODE")
+    repo = write_repo(tmp_path / "repo", {"evil.py": f"""
+        import os
+        os.symlink({str(secret)!r}, os.path.join(os.environ["TUNELAKE_MODEL_DIR"], "model.pkl"))
+        print("score=1")
+        """})
+    spec = {"code_github": str(repo), "command": "python evil.py", "primary_result_key": "score",
+            "search": {"x": {"type": "grid", "values": [1]}}, "optimizer": {"algorithm": "grid"}}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    lake = tmp_path / "lake"
+    assert main(["run", str(path), "--lake", str(lake), "--quiet"]) == 0
+    (row,) = query(Lake(str(lake)), "SELECT status, reason, model_uri FROM trials").to_pylist()
+    assert row["model_uri"] is None
+    assert "model not saved" in row["reason"] and "model.pkl is a link" in row["reason"], row
+    stored = [p.read_bytes() for p in (lake / "models").rglob("*") if p.is_file()] if (lake / "models").exists() else []
+    assert not any(b"SECRET-OF-THE-NODE" in b for b in stored)

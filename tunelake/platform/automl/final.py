@@ -68,7 +68,7 @@ def store_final(lake: Lake, store: ModelStore, experiment_id: str, best_trial_id
         with open(Path(tmp, "model.pkl"), "wb") as f:
             pickle.dump(model, f)
         Path(tmp, "members.json").write_text(json.dumps(members, indent=2, default=str))
-        model_uri = store.save(Path(tmp), experiment_id, best_trial_id)
+        model_uri = store.save(Path(tmp).resolve(), experiment_id, best_trial_id)
     row = {k: v for k, v in rows[best_trial_id].items() if k not in ("version", "updated_at", "schema_version")}
     lake.append(TRIALS, [{**row, "model_uri": model_uri}])
     return members

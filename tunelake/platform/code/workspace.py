@@ -75,6 +75,11 @@ def prepare(
         tree.mkdir(parents=True)
         with tarfile.open(fileobj=io.BytesIO(load_archive()), mode="r:") as tar:
             tar.extractall(tree, filter="tar")
+        try:
+            _refuse_links_out(tree)
+        except CodeSourceError:
+            shutil.rmtree(base, ignore_errors=True)
+            raise
         workdir = tree / subdir
         if not workdir.is_dir():
             shutil.rmtree(base, ignore_errors=True)
@@ -87,6 +92,20 @@ def prepare(
                 raise
         (base / READY).write_text(key)
     return tree
+
+
+def _refuse_links_out(tree: Path) -> None:
+    """Refuse a tree holding a link that leads out of it (following every link on the way, as a trial would)."""
+    root = tree.resolve()
+    for folder, dirs, files in os.walk(tree):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(root):
+                raise CodeSourceError(
+                    f"the code tree holds {path.relative_to(tree).as_posix()}, a link to {os.readlink(path)}, "
+                    "which leads outside the tree, so trials would read that path on this node: commit what it "
+                    "names instead, or remove the link"
+                )
 
 
 def _install(workdir: Path, script: str, log: Path, env: dict[str, str]) -> None:

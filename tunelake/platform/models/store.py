@@ -6,7 +6,9 @@ save, did every file arrive with its size); each store's ``_put``,
 ``<root>/<experiment_id>/<trial_id>/``.
 
 A stored model is written by a trial, that is by code tunelake does not
-trust: a trial holds its node's S3 credentials and can put any key under its
+trust. :meth:`ModelStore.save` reads the model dir through
+:class:`~tunelake.platform.models.files.ModelFiles`, so a link there (to a key,
+a token) is refused, never copied. And a trial holds its node's S3 credentials and can put any key under its
 prefix. So :meth:`ModelStore.fetch` treats every name it finds there as
 hostile: :func:`inside` admits only plain relative names that land under the
 destination, and a store refuses the whole model (writing nothing) when one
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelake.errors import UserInputError
+from tunelake.platform.models.files import ModelFiles, UnsafeModelError
 from tunelake.platform.spec import ModelStorage
 from tunelake.retry import retry
 
@@ -39,21 +42,23 @@ class ModelStore(ABC):
     def save(self, local_dir: Path, experiment_id: str, trial_id: str) -> str | None:
         """Copy ``local_dir`` to the store and return its URI; ``None`` if it holds no files.
 
-        Raises :class:`OSError` when the copy still fails after the retries.
+        Raises :class:`UnsafeModelError` (nothing copied) when ``local_dir``
+        is, lies under or holds a link, and :class:`OSError` when the copy
+        still fails after the retries.
         """
-        files = [p for p in local_dir.rglob("*") if p.is_file()] if local_dir.is_dir() else []
-        if not files:
-            return None
-        uri = self.uri_for(experiment_id, trial_id)
+        with ModelFiles(local_dir) as model:
+            if not model.sizes:
+                return None
+            uri = self.uri_for(experiment_id, trial_id)
 
-        def put_and_verify() -> None:
-            self._put(local_dir, files, uri)
-            self._verify(local_dir, files, uri)
+            def put_and_verify() -> None:
+                self._put(model, uri)
+                self._verify(model, uri)
 
-        try:
-            retry(put_and_verify, f"saving the model to {uri}", self.transient, attempts=self.attempts)
-        except self.transient as exc:
-            raise OSError(f"could not save the model to {uri} after {self.attempts} attempts: {exc}") from exc
+            try:
+                retry(put_and_verify, f"saving the model to {uri}", self.transient, attempts=self.attempts)
+            except self.transient as exc:
+                raise OSError(f"could not save the model to {uri} after {self.attempts} attempts: {exc}") from exc
         return uri
 
     def fetch(self, uri: str, dest: Path) -> list[Path]:
@@ -73,10 +78,10 @@ class ModelStore(ABC):
     def _check(self) -> None: ...
 
     @abstractmethod
-    def _put(self, local_dir: Path, files: list[Path], uri: str) -> None: ...
+    def _put(self, model: ModelFiles, uri: str) -> None: ...
 
     @abstractmethod
-    def _verify(self, local_dir: Path, files: list[Path], uri: str) -> None:
+    def _verify(self, model: ModelFiles, uri: str) -> None:
         """Raise one of :attr:`transient` unless every file arrived with its size."""
 
     @abstractmethod
@@ -98,17 +103,20 @@ class LocalModelStore(ModelStore):
         except OSError as exc:
             raise UserInputError(f"model_storage: cannot create {self.root}: {exc}") from None
 
-    def _put(self, local_dir: Path, files: list[Path], uri: str) -> None:
+    def _put(self, model: ModelFiles, uri: str) -> None:
         dest = Path(uri)
         if dest.exists():
             shutil.rmtree(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(local_dir, dest, symlinks=False)
+        for rel in model.sizes:
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with model.open(rel) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
 
-    def _verify(self, local_dir: Path, files: list[Path], uri: str) -> None:
-        for src in files:
-            copy = Path(uri) / src.relative_to(local_dir)
-            if not copy.is_file() or copy.stat().st_size != src.stat().st_size:
+    def _verify(self, model: ModelFiles, uri: str) -> None:
+        for rel, size in model.sizes.items():
+            copy = Path(uri) / rel
+            if not copy.is_file() or copy.stat().st_size != size:
                 raise OSError(f"model file {copy} is missing or incomplete after the copy")
 
     def _fetch(self, uri: str, dest: Path) -> list[Path]:
@@ -196,18 +204,19 @@ class S3ModelStore(ModelStore):
             raise UserInputError(f"model_storage: cannot reach S3 ({exc}); check AWS_ENDPOINT_URL and the network") \
                 from None
 
-    def _put(self, local_dir: Path, files: list[Path], uri: str) -> None:
+    def _put(self, model: ModelFiles, uri: str) -> None:
         base = self._split(uri)
-        for path in files:
-            self._client.upload_file(str(path), self.bucket, f"{base}/{path.relative_to(local_dir).as_posix()}")
+        for rel in model.sizes:
+            with model.open(rel) as src:
+                self._client.upload_fileobj(src, self.bucket, f"{base}/{rel}")
 
-    def _verify(self, local_dir: Path, files: list[Path], uri: str) -> None:
+    def _verify(self, model: ModelFiles, uri: str) -> None:
         base = self._split(uri)
-        for path in files:
-            key = f"{base}/{path.relative_to(local_dir).as_posix()}"
+        for rel, expected in model.sizes.items():
+            key = f"{base}/{rel}"
             size = self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
-            if size != path.stat().st_size:
-                raise OSError(f"s3://{self.bucket}/{key} has {size} bytes, expected {path.stat().st_size}")
+            if size != expected:
+                raise OSError(f"s3://{self.bucket}/{key} has {size} bytes, expected {expected}")
 
     def _fetch(self, uri: str, dest: Path) -> list[Path]:
         base = self._split(uri) + "/"
@@ -220,10 +229,6 @@ class S3ModelStore(ModelStore):
             target.parent.mkdir(parents=True, exist_ok=True)
             self._client.download_file(self.bucket, key, str(target))
         return sorted(target for _, target in plan)
-
-
-class UnsafeModelError(UserInputError):
-    """A stored model holds a name that would be written outside the destination."""
 
 
 def inside(dest: Path, rel: str, source: str) -> Path:

@@ -4,6 +4,11 @@ Each accepted spec is staged in a folder of its own, which Ray uploads as the
 job's working directory; the job runs ``python -m tunelake run`` on the
 cluster with the id the service assigned, so the service can answer for the
 experiment before its driver has written a row.
+
+Nothing secret is written down: a ``code_github`` URL's ``user:password@`` is
+taken out of the staged spec and given to the job as environment variables
+(its git credential helper reads them), and the staging folder is removed as
+soon as Ray has the package.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from tunelake.errors import TunelakeError
+from tunelake.platform.code.source import url_credentials
 
 PREFIX = "tunelake-"
 
@@ -47,23 +54,34 @@ class JobLauncher:
         return self._client_obj
 
     def submit(self, experiment_id: str, spec: dict[str, Any]) -> str:
-        """``tunelake run`` of ``spec`` as a job."""
-        return self._submit(experiment_id, ["run", "experiment.json"], {"experiment.json": json.dumps(spec, indent=2)})
+        """``tunelake run`` of ``spec`` as a job (the code URL's credentials in its environment, not its files)."""
+        env: dict[str, str] = {}
+        if isinstance(spec.get("code_github"), str):
+            url, env = url_credentials(spec["code_github"])
+            spec = {**spec, "code_github": url}
+        return self._submit(experiment_id, ["run", "experiment.json"], {"experiment.json": json.dumps(spec, indent=2)},
+                            env)
 
     def submit_automl(self, experiment_id: str, spec: dict[str, Any]) -> str:
         """``tunelake automl`` of an AutoML spec as a job (staged as a file, like an experiment's spec)."""
         return self._submit(experiment_id, ["automl", "--spec", "automl.json"],
                             {"automl.json": json.dumps(spec, indent=2)})
 
-    def _submit(self, experiment_id: str, command: list[str], files: dict[str, str]) -> str:
-        """One job: its files staged as the working directory, the id and lake the service chose."""
-        stage = self.state_dir / "jobs" / experiment_id
-        stage.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (stage / name).write_text(text)
+    def _submit(self, experiment_id: str, command: list[str], files: dict[str, str],
+                env: dict[str, str] | None = None) -> str:
+        """One job: its files staged as the working directory, the id and lake the service chose.
+
+        Ray packs and uploads the working directory during ``submit_job``, so the stage goes right after.
+        """
+        jobs = self.state_dir / "jobs"
+        jobs.mkdir(parents=True, exist_ok=True)
         argv = ["python", "-m", "tunelake", *command, "--quiet", "--experiment-id", experiment_id, "--lake", self.lake]
-        return self._client.submit_job(entrypoint=shlex.join(argv), submission_id=PREFIX + experiment_id,
-                                       runtime_env={"working_dir": str(stage)})
+        with tempfile.TemporaryDirectory(dir=jobs, prefix=f"{experiment_id}-") as stage:
+            for name, text in files.items():
+                (Path(stage) / name).write_text(text)
+            runtime_env: dict[str, Any] = {"working_dir": stage, **({"env_vars": env} if env else {})}
+            return self._client.submit_job(entrypoint=shlex.join(argv), submission_id=PREFIX + experiment_id,
+                                           runtime_env=runtime_env)
 
     def status(self, experiment_id: str) -> str | None:
         try:

@@ -23,7 +23,7 @@ from ray import tune
 from tunelake.errors import CodeSourceError
 from tunelake.paths import cache_root
 from tunelake.platform.code import workspace
-from tunelake.platform.models.store import ModelStore
+from tunelake.platform.models.store import ModelStore, UnsafeModelError
 from tunelake.platform.trial.metrics import MetricParser, Report
 from tunelake.platform.trial.process import Exited, TrialProcess
 from tunelake.platform.trial.protocol import render_command, trial_env
@@ -97,7 +97,8 @@ class CommandTrainable(tune.Trainable):
         ctx = self._ctx
         self._launched = True
         self._started = time.time()
-        root = Path(ctx.cache_root) if ctx.cache_root else cache_root()
+        # resolved before the trial runs: the model dir may lie under no link the trial could have made
+        root = Path(os.path.realpath(ctx.cache_root or cache_root()))
         self._trial_dir = root / "trials" / ctx.experiment_id / self.trial_id
         self._work = self._trial_dir / "work"
         try:
@@ -228,7 +229,7 @@ class CommandTrainable(tune.Trainable):
             return None, None
         try:
             uri = self._ctx.model_store.save(self._model_path, self._ctx.experiment_id, self.trial_id)
-        except OSError as exc:
+        except (OSError, UnsafeModelError) as exc:
             return None, f"model not saved (kept in {self._model_path}): {exc}"
         self._model_saved = True
         return uri, None
