@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 QUARANTINE = "_quarantine"
 HINT = "run `tunelake lake check --quarantine` to move damaged files aside"
 _TAIL = 64 * 1024  # one read holds the footer of any file this lake writes
+_MAX_VERDICTS = 200_000
 _GONE = object()  # deleted (by compaction) between the listing and the check: not damage
 
 
@@ -72,18 +73,21 @@ def readable(fs: LakeFileSystem, table: Table, infos: list[pafs.FileInfo]) -> li
     """The paths of ``infos`` whose footer reads and fits ``table``; the others are reported and left out."""
     keys = {i.path: (i.path, i.size, i.mtime_ns) for i in infos}
     with _verdicts_lock:
-        unknown = [i for i in infos if keys[i.path] not in _verdicts]
-    if unknown:
-        if len(unknown) == 1:
-            verdicts = [_footer_problem(fs, table, unknown[0])]
-        else:
-            with ThreadPoolExecutor(min(16, len(unknown))) as pool:  # on S3: round trips, not CPU
-                verdicts = list(pool.map(lambda i: _footer_problem(fs, table, i), unknown))
-        with _verdicts_lock:
-            _verdicts.update((keys[i.path], v) for i, v in zip(unknown, verdicts) if v is not _GONE)
+        verdicts = {path: _verdicts[key] for path, key in keys.items() if key in _verdicts}
+    unknown = [i for i in infos if i.path not in verdicts]
+    if len(unknown) <= 1 or fs.local_path() is not None:  # a local read is faster than a thread hand-off
+        checked = [_footer_problem(fs, table, i) for i in unknown]
+    else:
+        with ThreadPoolExecutor(min(16, len(unknown))) as pool:  # on S3 each check is a round trip
+            checked = list(pool.map(lambda i: _footer_problem(fs, table, i), unknown))
+    verdicts.update((i.path, v) for i, v in zip(unknown, checked))
+    with _verdicts_lock:
+        if len(_verdicts) > _MAX_VERDICTS:  # compacted files leave entries behind; checking again is cheap
+            _verdicts.clear()
+        _verdicts.update((keys[i.path], v) for i, v in zip(unknown, checked) if v is not _GONE)
     good = []
     for info in infos:
-        problem = _verdicts.get(keys[info.path], _GONE)
+        problem = verdicts[info.path]
         if problem is None:
             good.append(info.path)
         elif problem is not _GONE:
@@ -111,7 +115,7 @@ def _footer_problem(fs: LakeFileSystem, table: Table, info: pafs.FileInfo) -> st
         with fs.fs.open_input_file(info.path) as f:
             size = f.size()
             tail = f.read_at(min(size, _TAIL), max(0, size - _TAIL))
-            footer = struct.unpack("<I", tail[-8:-4])[0] if size >= 12 else size
+            footer = struct.unpack("<I", tail[-8:-4])[0] if size >= 12 else size  # too short: fails below
             if len(tail) < footer + 8 <= size:
                 tail = f.read_at(footer + 8, size - footer - 8)
     except FileNotFoundError:
@@ -133,7 +137,8 @@ def _parse_problem(table: Table, data: bytes, whole: bool) -> str | None:
         return f"unreadable Parquet ({type(exc).__name__}: {exc})"
     for field in schema:
         if field.name in table.schema.names and table.schema.field(field.name).type != field.type:
-            return f"column {field.name!r} is {field.type}, but table {table.name!r} holds {table.schema.field(field.name).type}"
+            wanted = table.schema.field(field.name).type
+            return f"column {field.name!r} is {field.type}, but table {table.name!r} holds {wanted}"
     return None
 
 
