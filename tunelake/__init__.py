@@ -25,7 +25,7 @@ def sql(query: str, lake: str | None = None, params: list[Any] | None = None):  
     from tunelake.store.lake import Lake
     from tunelake.store.query import query as _query
 
-    return _query(Lake(lake), query, params).to_pandas()
+    return _query(Lake(lake, create=False), query, params).to_pandas()
 
 
 def __getattr__(name: str) -> Any:

@@ -36,6 +36,10 @@ class LakeFileSystem(ABC):
     def path(self, relative: str) -> str:
         return f"{self.root}/{relative}" if relative else self.root
 
+    def relative(self, path: str) -> str:
+        """The inverse of :meth:`path`."""
+        return path.removeprefix(f"{self.root}/")
+
     def write_table(self, relative_dir: str, table: pa.Table, prefix: str = "part-",
                     row_group_size: int | None = None) -> str:
         """Write ``table`` as a new, uniquely named Parquet file; return its path.
@@ -59,17 +63,17 @@ class LakeFileSystem(ABC):
             except FileNotFoundError:
                 pass
 
-    def list_parquet(self, relative_dir: str, recursive: bool = True) -> list[str]:
-        """Every visible Parquet file under ``relative_dir``, in a stable order."""
+    def parquet_infos(self, relative_dir: str, recursive: bool = True) -> list[pafs.FileInfo]:
+        """Every visible Parquet file under ``relative_dir`` (path, size, modification time), in a stable order."""
         selector = pafs.FileSelector(self.path(relative_dir), recursive=recursive, allow_not_found=True)
         try:
             infos = self.fs.get_file_info(selector)
         except OSError as exc:
             raise LakeError(f"could not list {self.path(relative_dir)}: {exc}") from exc
         return sorted(
-            i.path
-            for i in infos
-            if i.type == pafs.FileType.File and i.base_name.endswith(".parquet") and not i.base_name.startswith(".")
+            (i for i in infos
+             if i.type == pafs.FileType.File and i.base_name.endswith(".parquet") and not i.base_name.startswith(".")),
+            key=lambda i: i.path,
         )
 
     def read_text(self, relative: str) -> str | None:
@@ -79,9 +83,16 @@ class LakeFileSystem(ABC):
         except FileNotFoundError:
             return None
 
+    def move(self, path: str, relative_dest: str) -> str:
+        """Move the file at ``path`` to ``relative_dest`` (under the root); return its new path."""
+        dest = self.path(relative_dest)
+        self.fs.create_dir(dest.rsplit("/", 1)[0], recursive=True)
+        self.fs.move(path, dest)
+        return dest
+
+    @abstractmethod
     def write_text(self, relative: str, text: str) -> None:
-        with self.fs.open_output_stream(self.path(relative)) as f:
-            f.write(text.encode())
+        """Make ``relative`` hold ``text``, visible to readers only when complete (creating folders as needed)."""
 
     @abstractmethod
     def _publish(self, table: pa.Table, path: str, row_group_size: int | None = None) -> None:
@@ -93,14 +104,26 @@ class LakeFileSystem(ABC):
 
 
 class LocalLakeFileSystem(LakeFileSystem):
-    """A lake on a local (or mounted) disk: write a hidden temp file, then rename."""
+    """A lake on a local (or mounted) disk: write a hidden temp file, then rename.
+
+    Opening one creates nothing: the root folder appears with the first file written.
+    """
 
     def __init__(self, uri: str) -> None:
         root = Path(uri.removeprefix("file://")).expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise UserInputError(f"lake {uri!r} is a file; pass a directory (or a new path) with --lake")
-        root.mkdir(parents=True, exist_ok=True)
         super().__init__(str(root), pafs.LocalFileSystem(), str(root))
+
+    def write_text(self, relative: str, text: str) -> None:
+        target = Path(self.path(relative))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")  # one per writer: writers may race
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _publish(self, table: pa.Table, path: str, row_group_size: int | None = None) -> None:
         target = Path(path)

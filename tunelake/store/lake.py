@@ -17,7 +17,8 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-from tunelake.errors import LakeError
+from tunelake.errors import LakeError, UserInputError
+from tunelake.store import damage
 from tunelake.store.filesystem import LakeFileSystem, open_filesystem
 from tunelake.store.schema import SCHEMA_VERSION, TABLES, Table
 
@@ -47,25 +48,38 @@ def utcnow() -> datetime:
 
 
 class Lake:
-    """A lake root. Cheap to create; safe to share between threads."""
+    """A lake root. Cheap to create; safe to share between threads.
+
+    Writers open it with ``create=True`` (the default), which makes a new lake
+    where there is none. Readers pass ``create=False``: they never write, so a
+    read-only lake can be queried, and a missing one is an error that names the
+    path rather than an empty lake made by mistake.
+    """
 
     MARKER = "_tunelake.json"
 
-    def __init__(self, uri: str | None = None) -> None:
+    def __init__(self, uri: str | None = None, create: bool = True) -> None:
         self.fs: LakeFileSystem = open_filesystem(uri)
         self.uri = self.fs.uri
-        self._check_version()
+        self._check_version(create)
 
-    def _check_version(self) -> None:
+    def _check_version(self, create: bool) -> None:
         text = self.fs.read_text(self.MARKER)
+        if text is None and not create:
+            raise UserInputError(f"no lake at {self.uri}: run an experiment with --lake {self.uri} first, "
+                                 "or check the path")
         if text is None:
-            self.fs.write_text(self.MARKER, json.dumps({"schema_version": SCHEMA_VERSION}))
+            try:  # written whole (a rename, or one S3 put): a lake opened by many at once reads whole or not at all
+                self.fs.write_text(self.MARKER, json.dumps({"schema_version": SCHEMA_VERSION}))
+            except OSError as exc:
+                raise LakeError(f"could not create a lake at {self.uri}: {exc}; check that the path is writable") \
+                    from None
             return
         try:
             found = int(json.loads(text)["schema_version"])
         except (ValueError, KeyError, TypeError):
-            raise LakeError(f"{self.fs.path(self.MARKER)} is damaged; it should hold {{\"schema_version\": N}}") \
-                from None
+            raise LakeError(f"{self.fs.path(self.MARKER)} is damaged; it should hold "
+                            f"{{\"schema_version\": {SCHEMA_VERSION}}}: write that into it") from None
         if found > SCHEMA_VERSION:
             raise LakeError(
                 f"lake {self.uri} has schema version {found}, newer than this tunelake's {SCHEMA_VERSION}; "
@@ -106,10 +120,12 @@ class Lake:
         folder = partition_dir(spec, {spec.partition: data.column(spec.partition)[0].as_py()} if spec.partition else {})
         return [self.fs.write_table(folder, data)]
 
-    def files(self, table: str | Table, partition: str | None = None) -> list[str]:
+    def files(self, table: str | Table, partition: str | None = None, recursive: bool = True) -> list[str]:
+        """The table's readable files (of one partition, or only those at its root without ``recursive``);
+        damaged files are left out and reported (:mod:`tunelake.store.damage`)."""
         spec = TABLES[table] if isinstance(table, str) else table
         folder = spec.name if partition is None else partition_dir(spec, {spec.partition: partition})
-        return self.fs.list_parquet(folder)
+        return damage.readable(self.fs, spec, self.fs.parquet_infos(folder, recursive))
 
     def is_base(self, table: Table, path: str) -> bool:
         """Whether ``path`` is a base file of ``table``: written by compaction, at the table's root."""

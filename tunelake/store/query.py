@@ -52,7 +52,7 @@ def _listing(lake: Lake, experiment_id: str | None, tables: list[Table] | None =
     listing = {}
     for t in TABLES.values() if tables is None else tables:
         if experiment_id is not None and t.partition == "experiment_id":
-            root = [f for f in lake.fs.list_parquet(t.name, recursive=False) if lake.is_base(t, f)]
+            root = [f for f in lake.files(t, recursive=False) if lake.is_base(t, f)]
             listing[t.name] = root + lake.files(t, experiment_id)
         else:
             listing[t.name] = lake.files(t)

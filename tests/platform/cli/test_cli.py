@@ -53,12 +53,17 @@ def test_sql_formats_and_errors(tmp_path: Path, capsys):
 
 
 def test_lake_defaults_to_env_then_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    from tunelake.store.lake import Lake
+
     monkeypatch.chdir(tmp_path)
+    assert main(["sql", "SELECT count(*) AS n FROM experiments", "--format", "json"]) == 2
+    assert f"no lake at {tmp_path / 'tunelake-lake'}" in capsys.readouterr().err
+    Lake(None).append("experiments", [{"experiment_id": "e"}])
     assert main(["sql", "SELECT count(*) AS n FROM experiments", "--format", "json"]) == 0
-    assert (tmp_path / "tunelake-lake" / "_tunelake.json").exists()
+    assert json.loads(capsys.readouterr().out) == [{"n": 1}]
     monkeypatch.setenv("TUNELAKE_LAKE", str(tmp_path / "elsewhere"))
-    assert main(["sql", "SELECT 1 AS one", "--format", "json"]) == 0
-    assert (tmp_path / "elsewhere" / "_tunelake.json").exists()
+    assert main(["sql", "SELECT 1 AS one", "--format", "json"]) == 2
+    assert f"no lake at {tmp_path / 'elsewhere'}" in capsys.readouterr().err
 
 
 def test_plot_writes_the_metric_map(tmp_path: Path, capsys):

@@ -357,6 +357,21 @@ def test_sql_reads_the_lake(api: TestClient, lake: Lake):
     assert api.post("/sql", json={"query": "DESCRIBE trials"}).json()["rows"][0][0] == "experiment_id"
 
 
+def test_a_damaged_lake_file_is_left_out_and_named_in_a_header(api: TestClient, lake: Lake):
+    """On the old code one bad file made every read of its table a 400 (`GET /experiments` included)."""
+    fill(lake)
+    (bad,) = lake.append("experiments", [{"experiment_id": "lost-20250105-000000-0000", "status": "running"}])
+    Path(bad).write_bytes(b"\0" * 100)
+    listed = api.get("/experiments")
+    assert listed.status_code == 200, listed.text
+    assert {e["experiment_id"] for e in listed.json()["data"]} == {SVM, OLD, EMPTY}
+    assert json.loads(listed.headers["x-tunelake-skipped-files"]) == [lake.fs.relative(bad)]
+    rows = api.post("/sql", json={"query": "SELECT count(*) FROM experiments"})
+    assert rows.status_code == 200 and rows.json()["rows"] == [[3]]
+    assert json.loads(rows.headers["x-tunelake-skipped-files"]) == [lake.fs.relative(bad)]
+    assert "x-tunelake-skipped-files" not in api.post("/sql", json={"query": "SELECT count(*) FROM trials"}).headers
+
+
 @pytest.mark.parametrize("query,problem", [
     ("SELECT * FROM read_csv('/etc/passwd')", "file system operations are disabled"),
     ("COPY (SELECT 1) TO '/tmp/tunelake-escape.csv'", "only SELECT"),

@@ -35,7 +35,7 @@ def _trials(args: argparse.Namespace) -> list[dict[str, Any]]:
     from tunelake.store.catalog import model_trials
     from tunelake.store.lake import Lake
 
-    lake = Lake(args.lake)
+    lake = Lake(args.lake, create=False)
     trials = model_trials(lake, args.experiment)
     if not trials:
         raise UserInputError(f"experiment {args.experiment!r} has no trials in {lake.uri}; "

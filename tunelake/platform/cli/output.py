@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from tunelake.platform.automl.run import AutoMLResult
     from tunelake.platform.experiments.run import Result
+    from tunelake.store.damage import Damaged
 
 
 def consoles() -> tuple[Console, Console]:
@@ -37,6 +38,18 @@ def print_error(err: Console, exc: BaseException, internal: bool = False) -> Non
         err.print(f"[red]internal error:[/red] {type(exc).__name__}: {text} (set TUNELAKE_DEBUG=1 for the traceback)")
     else:
         err.print(f"[red]error:[/red] {text}")
+
+
+def warn_skipped(skipped: Sequence[Damaged]) -> None:
+    """On stderr, so a script parsing stdout still gets clean rows, but nobody takes them for the whole table."""
+    from tunelake.store.damage import HINT
+
+    if not skipped:
+        return
+    err = consoles()[1]
+    for d in skipped:
+        err.print(f"[yellow]warning:[/yellow] skipped damaged file {escape(d.path)}: {escape(redact(d.reason) or '')}")
+    err.print(f"[yellow]warning:[/yellow] {plural(len(skipped), 'file')} left out; {HINT}")
 
 
 def plural(n: int, word: str) -> str:

@@ -24,6 +24,6 @@ def cmd_plot(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.reports.metric_map import metric_map
     from tunelake.store.lake import Lake
 
-    path = metric_map(Lake(args.lake), args.experiment, args.x, args.y, Path(args.output))
+    path = metric_map(Lake(args.lake, create=False), args.experiment, args.x, args.y, Path(args.output))
     out.print(f"wrote {path}")
     return Exit.OK

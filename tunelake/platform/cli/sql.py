@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 
 from tunelake.platform.cli import Exit, options
-from tunelake.platform.cli.output import print_rows
+from tunelake.platform.cli.output import print_rows, warn_skipped
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,8 +19,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_sql(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.store.damage import watch
     from tunelake.store.lake import Lake
     from tunelake.store.query import query
 
-    print_rows(out, query(Lake(args.lake), args.query), args.format)
+    with watch() as skipped:
+        rows = query(Lake(args.lake, create=False), args.query)
+    print_rows(out, rows, args.format)
+    warn_skipped(skipped)
     return Exit.OK

@@ -24,7 +24,7 @@ def resume(experiment_id: str, lake: str | None = None, address: str | None = No
     were running start again under their own ids; the searcher continues
     from its saved state. The code must be what it was (same commit).
     """
-    the_lake = Lake(lake)
+    the_lake = Lake(lake, create=False)
     row = catalog.experiment(the_lake, experiment_id)
     if row is None:
         raise UserInputError(f"experiment {experiment_id!r} is not in the lake {the_lake.uri}")

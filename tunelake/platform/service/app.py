@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
@@ -16,6 +17,7 @@ from tunelake.platform.service.jobs import JobLauncher
 from tunelake.platform.service.routes import automl, experiments, sql
 from tunelake.platform.service.settings import Settings
 from tunelake.redact import keep_secret, redact, secret_values
+from tunelake.store.damage import watch
 
 STATIC = Path(__file__).parent / "static"
 
@@ -57,6 +59,32 @@ class MaskSecrets:
         await self.app(scope, receive, masked)
 
 
+class ReportSkipped:
+    """Name, in the ``X-Tunelake-Skipped-Files`` header, the damaged lake files a request's reads left out.
+
+    Answers go on without such a file (:mod:`tunelake.store.damage`); the
+    header (a JSON list of paths under the lake root) says the answer is partial.
+    """
+
+    HEADER = b"x-tunelake-skipped-files"
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        with watch() as skipped:
+            async def noted(message) -> None:  # type: ignore[no-untyped-def]
+                if message["type"] == "http.response.start" and skipped:
+                    paths = sorted({d.relative for d in skipped})
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (self.HEADER, json.dumps(paths).encode())]}
+                await send(message)
+
+            await self.app(scope, receive, noted)
+
+
 def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     # No slash redirects: an id that decodes to "/" (``/experiments/%2F``) is a 404, not a 307 to the list.
     app = FastAPI(title="tunelake", version=__version__, redirect_slashes=False,
@@ -67,6 +95,7 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     app.state.sql_gate = Gate(settings.sql_max_concurrent, "SQL queries")
     app.add_middleware(BodyGate, settings=settings)  # inside MaskSecrets, so its refusals are masked too
     app.add_middleware(MaskSecrets)
+    app.add_middleware(ReportSkipped)
     app.include_router(experiments.router)
     app.include_router(sql.router)
     app.include_router(automl.router)

@@ -19,6 +19,10 @@ async function api(path, options = {}) {
     error.status = response.status;
     throw error;
   }
+  const skipped = response.headers.get("X-Tunelake-Skipped-Files");
+  if (skipped) {  // the answer is partial: the lake holds files that could not be read
+    say(`left out ${JSON.parse(skipped).join(", ")} (damaged); run: tunelake lake check --quarantine`, "error");
+  }
   return body;
 }
 
