@@ -36,3 +36,16 @@ class LakeError(TunelakeError):
 
 class QueryError(UserInputError):
     """A SQL query over the lake failed; the message carries DuckDB's reason."""
+
+
+class Stopped(KeyboardInterrupt):
+    """The driver was told to stop by a signal: SIGINT (Ctrl-C) or SIGTERM (``ray job stop``,
+    ``POST /experiments/{id}/stop``, a shutdown). A :class:`KeyboardInterrupt`, so no
+    ``except Exception`` on the way up swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(f"stopped by {self.name}")

@@ -33,14 +33,34 @@ def score(value: float, mode: str) -> float:
 # -- experiments ----------------------------------------------------------------------------------
 
 
+MISSED_BEATS = 4
+"""A driver whose last heartbeat is older than this many of its intervals is gone."""
+
+_LIVE = f"ended_at IS NULL AND heartbeat_at + to_seconds({MISSED_BEATS} * heartbeat_s) > now()"
+
+_SEEN = f"""
+    WITH alive AS (SELECT DISTINCT experiment_id FROM drivers WHERE {_LIVE})
+    SELECT e.* REPLACE (CASE WHEN e.status = 'running' AND a.experiment_id IS NULL THEN 'lost'
+                             ELSE e.status END AS status)
+    FROM experiments e LEFT JOIN alive a USING (experiment_id)"""
+"""Experiments as readers should see them: a ``running`` row with no live driver is ``lost`` (a driver
+claims its experiment in ``drivers`` before it writes the row, and keeps the claim fresh until the end)."""
+
+
 def experiment(lake: Lake, experiment_id: str) -> dict[str, Any] | None:
-    rows = query(lake, "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id]).to_pylist()
+    rows = query(lake, f"{_SEEN} WHERE experiment_id = ?", [experiment_id]).to_pylist()
     return rows[0] if rows else None
 
 
 def experiments(lake: Lake) -> list[dict[str, Any]]:
     """Every experiment, newest first."""
-    return query(lake, "SELECT * FROM experiments ORDER BY created_at DESC").to_pylist()
+    return query(lake, f"{_SEEN} ORDER BY created_at DESC").to_pylist()
+
+
+def live_drivers(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """The drivers of an experiment whose heartbeat is fresh, the one that drives it first."""
+    return query(lake, f"SELECT * FROM drivers WHERE experiment_id = ? AND {_LIVE} ORDER BY lease, driver_id",
+                 [experiment_id]).to_pylist()
 
 
 def metrics_of(lake: Lake, experiment_ids: list[str]) -> dict[str, str]:

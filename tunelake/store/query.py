@@ -173,7 +173,8 @@ def _latest_view(table: Table, has_base: bool, has_delta: bool, delta_partitions
 
 def _vanished(exc: BaseException) -> bool:
     """Whether a query failed because a file it was to read is gone (a compaction deleted it)."""
-    return "does not exist" in str(exc) or "No such file" in str(exc)
+    text = str(exc)
+    return any(sign in text for sign in ("does not exist", "No such file", "RESOURCE_NOT_FOUND", "NoSuchKey"))
 
 
 def on_fresh_connection(lake: Lake, experiment_id: str | None, sql: str,

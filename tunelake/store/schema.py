@@ -27,10 +27,15 @@ class TrialStatus(str, Enum):
 
 
 class ExperimentStatus(str, Enum):
+    """How an experiment stands. ``lost`` is never stored: readers show a ``running`` row as ``lost``
+    once its driver's heartbeat in ``drivers`` has stopped (see :mod:`tunelake.store.catalog`)."""
+
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
-    INTERRUPTED = "interrupted"
+    INTERRUPTED = "interrupted"  # Ctrl-C (SIGINT)
+    STOPPED = "stopped"  # SIGTERM: `ray job stop`, POST /experiments/{id}/stop, a shutdown
+    LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -149,4 +154,25 @@ DATASETS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (EXPERIMENTS, TRIALS, RESULTS, DATASETS)}
+DRIVERS = Table(
+    "drivers",
+    ("experiment_id", "driver_id"),
+    pa.schema(
+        [
+            pa.field("experiment_id", pa.string()),
+            pa.field("driver_id", pa.string()),
+            pa.field("host", pa.string()),
+            pa.field("pid", pa.int64()),
+            pa.field("command", pa.string()),
+            pa.field("lease", pa.int64()),  # the order of claims: the lowest live one drives
+            pa.field("heartbeat_s", pa.float64()),
+            pa.field("heartbeat_at", _TS),
+            pa.field("ended_at", _TS),
+            *_COMMON,
+        ]
+    ),
+)
+"""One row per driver process of an experiment (``run``, ``resume``, ``automl``): its claim to drive
+it and its heartbeat, so a second driver is refused and a dead one is seen."""
+
+TABLES: dict[str, Table] = {t.name: t for t in (EXPERIMENTS, TRIALS, RESULTS, DATASETS, DRIVERS)}

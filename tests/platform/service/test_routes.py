@@ -131,6 +131,8 @@ def fill(lake: Lake) -> None:
          "created_at": T0 - timedelta(days=1), "best_value": float("nan"), "error": "the code could not be fetched"},
         {"experiment_id": EMPTY, "name": "empty", "status": "running", "created_at": T0 + timedelta(days=1)},
     ])
+    lake.append("drivers", [{"experiment_id": EMPTY, "driver_id": "d1", "heartbeat_s": 30.0,
+                             "heartbeat_at": datetime.now(timezone.utc), "lease": 1}])  # alive
     lake.append("trials", [
         {"experiment_id": SVM, "trial_id": "t1", "status": "completed", "params": json.dumps({"C": 1.0, "kernel": "rbf"}),
          "value": 0.7, "metrics": json.dumps({"accuracy": 0.7, "loss": float("nan")}), "iterations": 1,
@@ -247,6 +249,22 @@ def test_a_bad_spec_is_422_with_every_problem_by_field_path(api: TestClient, job
 
 
 # -- experiments: list, get, trials, logs, stop ---------------------------------------------------------
+
+
+def test_a_running_experiment_whose_driver_stopped_beating_is_lost(api: TestClient, lake: Lake):
+    now = datetime.now(timezone.utc)
+    lake.append("experiments", [{"experiment_id": e, "status": "running", "created_at": now}
+                                for e in ("beats-0", "stale-0", "ended-0", "none-0")])
+    lake.append("drivers", [
+        {"experiment_id": "beats-0", "driver_id": "a", "heartbeat_s": 1.0, "heartbeat_at": now, "lease": 1},
+        {"experiment_id": "stale-0", "driver_id": "b", "heartbeat_s": 1.0, "heartbeat_at": now - timedelta(seconds=5),
+         "lease": 1},
+        {"experiment_id": "ended-0", "driver_id": "c", "heartbeat_s": 30.0, "heartbeat_at": now, "ended_at": now,
+         "lease": 1},
+    ])
+    seen = {e["experiment_id"]: e["status"] for e in api.get("/experiments").json()["data"]}
+    assert seen == {"beats-0": "running", "stale-0": "lost", "ended-0": "lost", "none-0": "lost"}
+    assert api.get("/experiments/stale-0").json()["status"] == "lost"
 
 
 def test_experiments_are_listed_newest_first_with_counts_and_jobs(api: TestClient, lake: Lake, jobs: FakeJobs):

@@ -108,7 +108,7 @@ def test_stop_a_running_experiment(client):
     spec["optimizer"]["max_concurrent_trials"] = 1
     experiment_id = client.post("/experiments", json=spec).json()["experiment_id"]
     deadline = time.monotonic() + 120
-    while client.get(f"/experiments/{experiment_id}").json().get("job_status") != "RUNNING":
+    while not client.get(f"/experiments/{experiment_id}/trials").json().get("data"):  # the driver is in the lake
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert client.post(f"/experiments/{experiment_id}/stop").json() == {"stopped": True}
@@ -116,6 +116,11 @@ def test_stop_a_running_experiment(client):
     while client.get(f"/experiments/{experiment_id}").json()["job_status"] not in ("STOPPED", "FAILED"):
         assert time.monotonic() < deadline
         time.sleep(0.5)
+    # the driver heard SIGTERM and wrote how it ended, trials included
+    exp = client.get(f"/experiments/{experiment_id}").json()
+    assert exp["status"] == "stopped", exp
+    trials = client.get(f"/experiments/{experiment_id}/trials").json()["data"]
+    assert all(t["status"] != "running" for t in trials), trials
 
 
 @pytest.mark.parametrize("query", [

@@ -1,7 +1,7 @@
 """The ``tunelake`` command line: parse, hand the arguments to the command's handler, turn errors into exit codes.
 
 Exit codes (:class:`~tunelake.platform.cli.Exit`): 0 done (even when some trials failed), 2 bad input
-(nothing ran), 1 anything else, 130 interrupted. Errors print one message, never a traceback, unless
+(nothing ran), 1 anything else, 130 interrupted (SIGINT), 143 stopped (SIGTERM). Errors print one message, never a traceback, unless
 ``TUNELAKE_DEBUG=1``.
 """
 
@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Sequence
 
-from tunelake.errors import TunelakeError, UserInputError
+from tunelake.errors import Stopped, TunelakeError, UserInputError
 from tunelake.platform.cli import Exit, automl, cluster, experiments, lake, models, plot, serve, sql
 from tunelake.platform.cli.output import consoles, print_error
 
@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TunelakeError as exc:
         print_error(err, exc)
         return Exit.ERROR
+    except Stopped as exc:
+        err.print(str(exc))
+        return 128 + exc.signum
     except KeyboardInterrupt:
         err.print("interrupted")
         return Exit.INTERRUPTED

@@ -11,7 +11,9 @@ of an exception.
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +21,8 @@ from importlib.metadata import version
 from typing import Any, Iterator
 
 from tunelake._version import __version__
-from tunelake.errors import TunelakeError
+from tunelake.errors import Stopped, TunelakeError
+from tunelake.platform.experiments.lease import DriverLease
 from tunelake.redact import redact
 from tunelake.store import catalog
 from tunelake.store.lake import Lake, utcnow
@@ -75,19 +78,30 @@ class ExperimentRecord:
 
     @contextmanager
     def running(self) -> Iterator[None]:
-        """The row is ``running`` inside; an exception ends it ``interrupted`` or ``failed`` and goes on up."""
-        self.write(ExperimentStatus.RUNNING)
+        """The row is ``running`` inside, with this process's claim on the experiment (refused, before
+        anything is written, when another driver holds it); the way out ends it: ``stopped`` on SIGTERM,
+        ``interrupted`` on Ctrl-C, ``failed`` with the reason on an error, and the exception goes on up."""
+        lease = DriverLease(self.lake, self.experiment_id)
+        lease.acquire()
         try:
-            yield
-        except KeyboardInterrupt:
-            self.end(ExperimentStatus.INTERRUPTED, "interrupted by the user")
-            raise
-        except TunelakeError as exc:
-            self.end(ExperimentStatus.FAILED, str(exc))
-            raise
-        except Exception as exc:
-            self.end(ExperimentStatus.FAILED, f"{type(exc).__name__}: {exc}")
-            raise
+            with stop_on_signals():
+                self.write(ExperimentStatus.RUNNING)
+                try:
+                    yield
+                except Stopped as exc:
+                    self.end(*_stopped(exc, self.experiment_id))
+                    raise
+                except KeyboardInterrupt:
+                    self.end(ExperimentStatus.INTERRUPTED, "interrupted by the user")
+                    raise
+                except TunelakeError as exc:
+                    self.end(ExperimentStatus.FAILED, str(exc))
+                    raise
+                except Exception as exc:
+                    self.end(ExperimentStatus.FAILED, f"{type(exc).__name__}: {exc}")
+                    raise
+        finally:
+            lease.release()
 
     def finish(self) -> Result:
         """End the row after a search: ``completed`` when a trial completed, else ``failed`` saying so."""
@@ -117,3 +131,29 @@ class ExperimentRecord:
             best_value=best["value"] if best else None,
             best_params=json.loads(best["params"]) if best else None, counts=counts, error=error, trials=trials,
         )
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGTERM (and SIGINT) raise :class:`Stopped` inside, so the row says how the driver ended;
+    a search installs its own, gentler handlers while Tune runs (``tune.runner``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame) -> None:  # type: ignore[no-untyped-def]
+        raise Stopped(signum)
+
+    before = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def _stopped(exc: Stopped, experiment_id: str) -> tuple[ExperimentStatus, str]:
+    then = f"; `tunelake resume {experiment_id}` continues it"
+    if exc.signum == signal.SIGINT:
+        return ExperimentStatus.INTERRUPTED, f"interrupted (SIGINT, Ctrl-C){then}"
+    return ExperimentStatus.STOPPED, f"stopped ({exc.name}: `ray job stop`, POST /experiments/{{id}}/stop or a shutdown){then}"

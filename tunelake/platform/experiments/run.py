@@ -90,8 +90,18 @@ class Experiment:
             self._prepare()
             with ray_session(self.address) as address:
                 self.record.describe(ray_address=address)
-                run_search(self.plan(progress, restore))
-            self._close_lost_trials()
+                try:
+                    run_search(self.plan(progress, restore))
+                except KeyboardInterrupt as exc:  # Stopped too: Tune stopped the trials it ran
+                    self._close_open_trials(TrialStatus.STOPPED, f"{exc or 'interrupted'} while this trial ran; "
+                                            f"`tunelake resume {self.experiment_id}` runs it again")
+                    raise
+                except BaseException as exc:
+                    self._close_open_trials(TrialStatus.FAILED, f"the driver ended with an error while this "
+                                            f"trial ran: {type(exc).__name__}")
+                    raise
+            self._close_open_trials(TrialStatus.FAILED,
+                                    "lost: the driver stopped while this trial ran, before Tune saved its state")
             return self.record.finish()
 
     def _prepare(self) -> None:
@@ -159,14 +169,15 @@ class Experiment:
             env["TUNELAKE_DATASET_ID"] = self.dataset_id
         return env
 
-    def _close_lost_trials(self) -> None:
-        """Trials still ``running`` after the search ended were lost with an earlier driver."""
+    def _close_open_trials(self, status: TrialStatus, reason: str) -> None:
+        """Trials still ``running`` once the search is over (lost with an earlier driver, or stopped with
+        this one) end with ``status`` and ``reason``: no trial row stays ``running``."""
         lost = catalog.running_trials(self.lake, self.experiment_id)
         if lost:
             self.lake.append(TRIALS, [{
-                "experiment_id": self.experiment_id, "trial_id": t["trial_id"], "status": TrialStatus.FAILED.value,
+                "experiment_id": self.experiment_id, "trial_id": t["trial_id"], "status": status.value,
                 "params": t["params"], "started_at": t["started_at"], "finished_at": utcnow(),
-                "reason": "lost: the driver stopped while this trial ran, before Tune saved its state",
+                "reason": reason,
                 "code_commit": self.snapshot.commit if self.snapshot else None, "dataset_id": self.dataset_id,
             } for t in lost])
 

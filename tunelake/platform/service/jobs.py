@@ -35,6 +35,9 @@ def ray_auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+STOP_GRACE_S = 30
+
+
 class JobLauncher:
     def __init__(self, dashboard: str, lake: str, state_dir: Path) -> None:
         self.dashboard = dashboard
@@ -79,7 +82,10 @@ class JobLauncher:
         with tempfile.TemporaryDirectory(dir=jobs, prefix=f"{experiment_id}-") as stage:
             for name, text in files.items():
                 (Path(stage) / name).write_text(text)
-            runtime_env: dict[str, Any] = {"working_dir": stage, **({"env_vars": env} if env else {})}
+            # A stopped job's driver gets SIGTERM, then SIGKILL after this long (Ray's default is 3 s): time
+            # for Tune to stop its trials and save its state, and for the driver to write how it ended.
+            env_vars = {"RAY_JOB_STOP_WAIT_TIME_S": str(STOP_GRACE_S), **(env or {})}
+            runtime_env: dict[str, Any] = {"working_dir": stage, "env_vars": env_vars}
             return self._client.submit_job(entrypoint=shlex.join(argv), submission_id=PREFIX + experiment_id,
                                            runtime_env=runtime_env)
 

@@ -10,14 +10,18 @@ ends. The private-API shims of Ray live in this module, each with a test.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
 from ray.tune.search import BasicVariantGenerator, Searcher
 
+from tunelake.errors import Stopped
 from tunelake.paths import cache_root
 from tunelake.platform.trial.result import OBJECTIVE, TrialResult
 from tunelake.platform.tune.progress import ProgressDisplay
@@ -35,6 +39,8 @@ _TUNE_ENV = {
     # Tune's experiment state (searcher included) is what `tunelake resume` restores;
     # save it often, so a killed driver loses little.
     "TUNE_GLOBAL_CHECKPOINT_S": "2",
+    # SIGINT and SIGTERM are tunelake's (graceful_stop), so both end the row as they should.
+    "TUNE_DISABLE_SIGINT_HANDLER": "1",
 }
 
 TEARDOWN_S = 2.0
@@ -135,13 +141,41 @@ def run_search(plan: SearchPlan) -> Tally:
         trainable = plan.trainable(gate)
         tuner = _restored(plan, trainable, callbacks) if plan.restore else _new_tuner(plan, trainable, callbacks,
                                                                                        slots)
-        tuner.fit()
+        with graceful_stop() as signals:
+            tuner.fit()
     finally:
         recorder.close()
         if display is not None:
             display.close()
         close_gate(gate)
+    if signals:
+        raise Stopped(signals[0])
     return tally
+
+
+@contextmanager
+def graceful_stop() -> Iterator[list[int]]:
+    """While Tune runs, SIGTERM and SIGINT end the search the way Tune ends it on SIGUSR1: trials are
+    stopped, its state is saved one last time (what ``tunelake resume`` restores), and ``fit``
+    returns; the list then holds the signal, which :func:`run_search` raises as :class:`Stopped`.
+    A second signal stops at once. (Tune's own SIGINT handler is off: ``TUNE_DISABLE_SIGINT_HANDLER``.)"""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def stop(signum: int, frame) -> None:  # type: ignore[no-untyped-def]
+        if got:
+            raise Stopped(got[0])
+        got.append(signum)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    before = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield got
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
 
 
 def can_restore(state_path: str) -> bool:
