@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import subprocess
 import tarfile
 from abc import ABC, abstractmethod
@@ -20,12 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.platform.code.locks import file_lock
+from tunelake.platform.spec.local import code_folder, is_git_url
 
 MAX_SNAPSHOT_BYTES = 2 * 1024**3
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".venv", "node_modules", "tunelake-lake"})
 """Directories left out of a directory snapshot: VCS data, caches, environments."""
-
-_SCP_LIKE = re.compile(r"^[\w.\-]+@[\w.\-]+:")
 
 
 @dataclass(frozen=True)
@@ -148,12 +146,9 @@ def _file_digest(path: Path) -> bytes:
 
 def code_source(location: str, ref: str | None, cache_dir: Path, base_dir: Path | None = None) -> CodeSource:
     """A git URL becomes a :class:`GitSource`; anything else must be a directory."""
-    if "://" in location or _SCP_LIKE.match(location):
+    if is_git_url(location):
         return GitSource(location, ref, cache_dir)
-    path = Path(location).expanduser()
-    if not path.is_absolute():
-        path = (base_dir or Path.cwd()) / path
-    path = path.resolve()
+    path = code_folder(location, base_dir)
     if not path.is_dir():
         raise UserInputError(
             f"code_github: {location!r} is neither a git URL nor an existing directory (looked at {path})"
