@@ -23,13 +23,10 @@ from typing import Any
 
 import ray
 
-from tunelake.cluster.capacity import fits
+from tunelake.cluster.capacity import AUTOSCALING_VARIABLE, fits
 from tunelake.errors import UserInputError
 
 logger = logging.getLogger(__name__)
-
-AUTOSCALING_VARIABLE = "TUNELAKE_AUTOSCALING"
-"""Set to 1 on a driver whose cluster adds nodes on demand (the configs `tunelake cluster render` writes set it)."""
 
 WAIT_S = 10.0
 """How long a first trial waits for the other actors: a few actor starts on a
@@ -61,7 +58,8 @@ def autoscaling() -> bool:
     autoscaler (v2, as KubeRay runs it) has published the cluster's node groups.
 
     Ray's v1 autoscaler (``ray up``) leaves no mark a driver can tell from a cluster of ``ray start`` nodes,
-    hence the variable. ``ray._private.state`` is a private API: ``tests/platform/tune/test_slots.py`` checks it.
+    hence the variable. ``ray._private.state`` is a private API: ``tests/platform/experiments/test_run.py``
+    (``test_a_trial_no_node_can_hold_fails_at_once_on_a_fixed_cluster``) runs it on a real cluster.
     """
     if os.environ.get(AUTOSCALING_VARIABLE, "").strip().lower() in ("1", "true", "yes"):
         return True
