@@ -126,13 +126,14 @@ def test_malformed_spec_is_exit_2_naming_the_problem(name: str, tmp_path: Path, 
 
 
 def test_specs_near_the_limits_still_validate(tmp_path: Path, capsys):
-    """A 100 KB value, 2,000 parameters, an install command on PATH: all fit, and stay valid."""
+    """A 100 KB value, 2,000 parameters, an install command on PATH, odd text: all fit, and stay valid."""
     (tmp_path / "setup.sh").write_text("true\n")
     for doc in (changed(search={"blob": "x" * 100_000}, command="run"),
                 changed(search={f"p{i}": i for i in range(2_000)}, command="run"),
                 changed(install_script="setup.sh"), changed(install_script="bash ./setup.sh"),
                 changed(install_script="pip install -r requirements.txt"), changed(install_script="true"),
-                changed(optimizer__num_samples=1_000_000, optimizer__time_budget_s=86400 * 365)):
+                changed(optimizer__num_samples=1_000_000, optimizer__time_budget_s=86400 * 365),
+                changed(search={"s": ["\ud800"]}, command="run {s}")):  # JSON may hold a lone surrogate
         (tmp_path / "spec.json").write_text(doc)
         assert main(["validate", str(tmp_path / "spec.json")]) == 0, capsys.readouterr().err
 

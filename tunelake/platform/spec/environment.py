@@ -90,7 +90,7 @@ def _longest(param: BaseModel) -> tuple[int, int, int]:
 
 
 def _size(text: str) -> int:
-    return len(text.encode("utf-8", "surrogateescape"))
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def names_problems(names: Iterable[str]) -> list[str]:
