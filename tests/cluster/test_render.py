@@ -38,6 +38,9 @@ def test_every_known_instance_type_renders_a_valid_config(name):
     py = f"py{sys.version_info.major}{sys.version_info.minor}"
     assert config["docker"]["image"] == f"rayproject/ray:{ray.__version__}-{py}-{'gpu' if itype.gpus else 'cpu'}"
     assert any("tunelake" in c for c in config["setup_commands"])
+    # its workers come up after the head: a run started before then waits for them instead of failing
+    head_start = config["head_start_ray_commands"]
+    assert any(c.startswith("export TUNELAKE_AUTOSCALING=1; ray start --head") for c in head_start)
 
 
 def test_the_validation_is_ray_s_own():
