@@ -10,7 +10,8 @@ import ray
 import yaml
 
 from tunelake.cluster.aws import INSTANCE_TYPES
-from tunelake.cluster.render import kuberay_manifest, launcher_config, validate_launcher_config
+from tunelake.cluster.kuberay import manifest
+from tunelake.cluster.render import launcher_config, validate_launcher_config
 from tunelake.errors import UserInputError
 from tunelake.platform.cli.main import main
 from tunelake.platform.spec import parse_spec
@@ -37,6 +38,9 @@ def test_every_known_instance_type_renders_a_valid_config(name):
     py = f"py{sys.version_info.major}{sys.version_info.minor}"
     assert config["docker"]["image"] == f"rayproject/ray:{ray.__version__}-{py}-{'gpu' if itype.gpus else 'cpu'}"
     assert any("tunelake" in c for c in config["setup_commands"])
+    # its workers come up after the head: a run started before then waits for them instead of failing
+    head_start = config["head_start_ray_commands"]
+    assert any(c.startswith("export TUNELAKE_AUTOSCALING=1; ray start --head") for c in head_start)
 
 
 def test_the_validation_is_ray_s_own():
@@ -57,16 +61,53 @@ def test_trial_that_cannot_fit_a_node():
         launcher_config(*spec(instance_type="g5.xlarge", gpus_per_trial=2))
 
 
-def test_kuberay_rayjob():
-    config_map, job = kuberay_manifest(*spec(instance_count=2, instance_type="g5.12xlarge"), json.dumps(BASE),
-                                       "s3://b/lake")
+def test_kuberay_rayjob_runs_an_image_built_from_the_source():
+    config_map, job = manifest(*spec(instance_count=2, instance_type="g5.12xlarge"), json.dumps(BASE),
+                               "s3://b/lake", image="registry.example/tunelake:dev")
     assert config_map["kind"] == "ConfigMap" and json.loads(config_map["data"]["experiment.json"]) == BASE
     assert job["kind"] == "RayJob" and job["apiVersion"] == "ray.io/v1"
     assert job["spec"]["entrypoint"].endswith("experiment.json --lake s3://b/lake")
-    group = job["spec"]["rayClusterSpec"]["workerGroupSpecs"][0]
+    assert "runtimeEnvYAML" not in job["spec"]  # nothing pinned that no index serves
+    cluster = job["spec"]["rayClusterSpec"]
+    (head,) = cluster["headGroupSpec"]["template"]["spec"]["containers"]
+    group = cluster["workerGroupSpecs"][0]
+    (worker,) = group["template"]["spec"]["containers"]
+    assert head["image"] == worker["image"] == "registry.example/tunelake:dev"
+    assert {"name": "TUNELAKE_AUTOSCALING", "value": "1"} in head["env"]
     assert group["replicas"] == 2
-    limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
+    limits = worker["resources"]["limits"]
     assert limits["nvidia.com/gpu"] == "4" and limits["cpu"] == "48"
+
+
+def test_kuberay_rayjob_from_a_wheel_and_never_a_pinned_version():
+    wheel = "https://files.example/tunelake-0.1-py3-none-any.whl"
+    _, job = manifest(*spec(), json.dumps(BASE), "s3://b/lake", wheel=wheel)
+    assert yaml.safe_load(job["spec"]["runtimeEnvYAML"]) == {"pip": [wheel]}
+    assert "tunelake==" not in yaml.safe_dump(job)
+    with pytest.raises(UserInputError, match="no package index serves it; build one from the source: `pip wheel"):
+        manifest(*spec(), json.dumps(BASE), "s3://b/lake")
+    with pytest.raises(UserInputError, match="is a path on this machine, which the pods cannot read"):
+        manifest(*spec(), json.dumps(BASE), "s3://b/lake", wheel="dist/tunelake-0.1-py3-none-any.whl")
+
+
+def test_cli_kuberay_says_where_tunelake_comes_from_and_warns_of_a_local_lake(tmp_path: Path, capsys):
+    path = tmp_path / "local.json"
+    path.write_text(json.dumps({**BASE, "code_github": "."}))
+    job = tmp_path / "job.yaml"
+    assert main(["cluster", "render", str(path), "--kuberay", "--image", "r/t:1", "--lake", "/data/lake",
+                 "-o", str(job)]) == 0
+    err = capsys.readouterr().err
+    assert "the pods run r/t:1: it must hold tunelake" in err
+    assert "warning: --lake /data/lake is a path inside the head pod" in err
+    assert "warning: code_github '.' is a folder on this machine, not in the pods" in err
+    assert main(["cluster", "render", str(path), "--kuberay", "--image", "r/t:1"]) == 0
+    assert "warning: no --lake" in capsys.readouterr().err
+    assert main(["cluster", "render", str(path), "--kuberay", "--image", "r/t:1", "--lake", "s3://b/l"]) == 0
+    captured = capsys.readouterr()
+    assert "--lake" not in captured.err and [d["kind"] for d in yaml.safe_load_all(captured.out)] == ["ConfigMap",
+                                                                                                        "RayJob"]
+    assert main(["cluster", "render", str(path), "--kuberay"]) == 2
+    assert "no package index serves it" in capsys.readouterr().err
 
 
 def test_cli_render_and_up_wrap_ray(tmp_path: Path, capsys, monkeypatch):
@@ -75,7 +116,8 @@ def test_cli_render_and_up_wrap_ray(tmp_path: Path, capsys, monkeypatch):
     assert main(["cluster", "render", str(path)]) == 0
     rendered = yaml.safe_load(capsys.readouterr().out)
     assert rendered["available_node_types"]["worker"]["node_config"]["InstanceType"] == "p3.2xlarge"
-    assert main(["cluster", "render", str(path), "--kuberay", "-o", str(tmp_path / "job.yaml")]) == 0
+    assert main(["cluster", "render", str(path), "--kuberay", "--image", "r/t:1", "-o", str(tmp_path / "job.yaml")]) \
+        == 0
     assert [d["kind"] for d in yaml.safe_load_all((tmp_path / "job.yaml").read_text())] == ["ConfigMap", "RayJob"]
     # `cluster up` hands the rendered file to Ray's launcher: a stand-in `ray` records its arguments.
     bindir = tmp_path / "bin"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+AUTOSCALING_VARIABLE = "TUNELAKE_AUTOSCALING"
+"""Set to 1 where a driver's cluster may still add nodes (the configs ``tunelake cluster render`` writes set it on
+the head): a trial no node holds yet is then waited for, not refused."""
+
 
 def fits(resources: dict[str, float], cpus_per_trial: float = 1, gpus_per_trial: float = 0) -> int:
     """Trials of ``cpus_per_trial`` / ``gpus_per_trial`` that ``resources`` (Ray's resource dict) hold at once."""

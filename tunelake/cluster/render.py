@@ -1,5 +1,5 @@
 """Cluster configs from a spec's ``resources``: a Ray cluster-launcher YAML for
-AWS (``ray up``) and a KubeRay ``RayJob`` manifest.
+AWS (``ray up``); the KubeRay ``RayJob`` is in :mod:`tunelake.cluster.kuberay`.
 
 Workers are sized from the instance-type table; the head node only runs the
 driver (it advertises no CPUs, so trials go to the workers). Nodes run the
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import ray
-import yaml
 
 from tunelake.cluster.aws import instance_type
+from tunelake.cluster.capacity import AUTOSCALING_VARIABLE
 from tunelake.errors import UserInputError
 
 HEAD_INSTANCE = "m5.xlarge"
@@ -54,7 +54,7 @@ def _install_commands(source: Path | None) -> list[str]:
     return [f"pip install -q 'tunelake=={__version__}'"]
 
 
-def _cluster_name(name: str) -> str:
+def cluster_name(name: str) -> str:
     slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
     return f"tunelake-{slug}"[:60]
 
@@ -64,10 +64,10 @@ def launcher_config(name: str, res: Resources, region: str | None = None) -> dic
     if not res.instance_type:
         raise UserInputError("resources.instance_type: needed to render a cluster, e.g. \"p3.8xlarge\"")
     worker = instance_type(res.instance_type)
-    _check_fits(res, worker.vcpus, worker.gpus, worker.name)
+    check_fits(res, worker.vcpus, worker.gpus, worker.name)
     source = _source_tree()
     config: dict[str, Any] = {
-        "cluster_name": _cluster_name(name),
+        "cluster_name": cluster_name(name),
         "max_workers": res.instance_count,
         "upscaling_speed": 1.0,
         "idle_timeout_minutes": 10,
@@ -100,8 +100,9 @@ def launcher_config(name: str, res: Resources, region: str | None = None) -> dic
         "setup_commands": _install_commands(source),
         "head_start_ray_commands": [
             "ray stop",
-            "ray start --head --port=6379 --dashboard-host=127.0.0.1 --object-manager-port=8076 "
-            "--autoscaling-config=~/ray_bootstrap_config.yaml",
+            # the workers come up after the head: a job's trial that fits none yet is waited for, not refused
+            f"export {AUTOSCALING_VARIABLE}=1; ray start --head --port=6379 --dashboard-host=127.0.0.1 "
+            "--object-manager-port=8076 --autoscaling-config=~/ray_bootstrap_config.yaml",
         ],
         "worker_start_ray_commands": ["ray stop", "ray start --address=$RAY_HEAD_IP:6379 --object-manager-port=8076"],
     }
@@ -125,61 +126,8 @@ def validate_launcher_config(config: dict[str, Any]) -> None:
         ray_logger.setLevel(level)
 
 
-def _check_fits(res: Resources, cpus: int, gpus: int, name: str) -> None:
+def check_fits(res: Resources, cpus: int, gpus: int, name: str) -> None:
     if res.cpus_per_trial > cpus:
         raise UserInputError(f"resources.cpus_per_trial: {res.cpus_per_trial} is more than {name}'s {cpus} vCPUs")
     if res.gpus_per_trial > gpus:
         raise UserInputError(f"resources.gpus_per_trial: {res.gpus_per_trial} is more than {name}'s {gpus} GPUs")
-
-
-def kuberay_manifest(experiment: str, res: Resources, spec_json: str, lake: str | None = None) -> list[dict[str, Any]]:
-    """A ConfigMap holding the spec (``spec_json``) and a KubeRay ``RayJob`` that runs it."""
-    worker = instance_type(res.instance_type) if res.instance_type else None
-    cpus, gpus, mem = (worker.vcpus, worker.gpus, worker.memory_gib) if worker else (4, 0, 16)
-    _check_fits(res, cpus, gpus, worker.name if worker else "the default worker")
-    name = _cluster_name(experiment)
-    image = ray_image(gpus > 0)
-    limits: dict[str, Any] = {"cpu": str(cpus), "memory": f"{max(1, int(mem * 0.9))}Gi"}
-    if gpus:
-        limits["nvidia.com/gpu"] = str(gpus)
-    entry = "python -m tunelake run /home/ray/spec/experiment.json"
-    if lake:
-        entry += f" --lake {lake}"
-    container = {"image": image, "resources": {"limits": limits, "requests": limits}}
-    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-spec"},
-                  "data": {"experiment.json": spec_json}}
-    spec_volume = {"name": "spec", "configMap": {"name": f"{name}-spec"}}
-    spec_mount = {"name": "spec", "mountPath": "/home/ray/spec"}
-    from tunelake._version import __version__
-
-    job = {
-        "apiVersion": "ray.io/v1",
-        "kind": "RayJob",
-        "metadata": {"name": name},
-        "spec": {
-            "entrypoint": entry,
-            "runtimeEnvYAML": yaml.safe_dump({"pip": [f"tunelake=={__version__}"]}),
-            "shutdownAfterJobFinishes": True,
-            "ttlSecondsAfterFinished": 600,
-            "rayClusterSpec": {
-                "rayVersion": ray.__version__,
-                "headGroupSpec": {
-                    "rayStartParams": {"num-cpus": "0", "dashboard-host": "0.0.0.0"},
-                    "template": {"spec": {
-                        "containers": [{"name": "ray-head", "image": image,
-                                        "resources": {"limits": {"cpu": "2", "memory": "8Gi"}},
-                                        "volumeMounts": [spec_mount]}],
-                        "volumes": [spec_volume]}},
-                },
-                "workerGroupSpecs": [{
-                    "groupName": "workers",
-                    "replicas": res.instance_count,
-                    "minReplicas": res.instance_count,
-                    "maxReplicas": res.instance_count,
-                    "rayStartParams": {},
-                    "template": {"spec": {"containers": [{"name": "ray-worker", **container}]}},
-                }],
-            },
-        },
-    }
-    return [config_map, job]

@@ -18,9 +18,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from tunelake.errors import LakeError, UserInputError
+from tunelake.paths import default_lake
 from tunelake.retry import retry
-
-DEFAULT_LAKE = "./tunelake-lake"
 
 
 class LakeFileSystem(ABC):
@@ -199,8 +198,8 @@ class S3LakeFileSystem(LakeFileSystem):
 
 
 def open_filesystem(uri: str | None) -> LakeFileSystem:
-    """The lake at ``uri``; ``None`` means ``$TUNELAKE_LAKE``, else ``./tunelake-lake``."""
-    uri = uri or os.environ.get("TUNELAKE_LAKE") or DEFAULT_LAKE
+    """The lake at ``uri``; ``None`` means :func:`tunelake.paths.default_lake`."""
+    uri = uri or default_lake()
     scheme = uri.split("://", 1)[0] if "://" in uri else "file"
     if scheme == "file":
         return LocalLakeFileSystem(uri)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -15,8 +16,9 @@ import pytest
 import tunelake
 from tests.conftest import DATASETS, EXAMPLES, commit_all, write_repo
 from tests.sweep import wait_for_no_leftovers
-from tunelake.errors import CodeSourceError
+from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.platform.cli.main import main
+from tunelake.platform.tune.slots import AUTOSCALING_VARIABLE, check_a_node_fits
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -226,6 +228,24 @@ def test_failing_install_is_one_experiment_error(ray_cluster, lake_uri, tmp_path
     (exp,) = rows(lake_uri, "SELECT status, error FROM experiments")
     assert exp["status"] == "failed" and "exit code 7" in exp["error"]
     assert rows(lake_uri, "SELECT * FROM trials") == []
+
+
+def test_a_trial_no_node_can_hold_fails_at_once_on_a_fixed_cluster(ray_cluster, lake_uri, tmp_path, monkeypatch,
+                                                                  caplog):
+    """`cpus_per_trial: 64` on 2 CPUs waited at 0 of N trials forever; an autoscaling cluster only warns."""
+    repo = write_repo(tmp_path / "repo", {})
+    doc = spec(repo, "echo score=1 {x}", {"x": {"type": "grid", "values": [1, 2]}}, resources={"cpus_per_trial": 64})
+    started = time.monotonic()
+    with pytest.raises(UserInputError, match="a trial needs 64 CPUs, but no node of the Ray cluster has that much"):
+        tunelake.run(doc, lake=lake_uri)
+    print(f"refused after {time.monotonic() - started:.1f} s")
+    (exp,) = rows(lake_uri, "SELECT status, error FROM experiments")
+    assert exp["status"] == "failed" and "cpus_per_trial" in exp["error"]
+    assert rows(lake_uri, "SELECT * FROM trials") == []
+    monkeypatch.setenv(AUTOSCALING_VARIABLE, "1")
+    with caplog.at_level(logging.WARNING, logger="tunelake.platform.tune.slots"):
+        check_a_node_fits(64, 0)
+    assert "waiting for the autoscaler to add a node" in caplog.text
 
 
 def test_searchers_random_seeded_and_tpe_points(ray_cluster, lake_uri, tmp_path):

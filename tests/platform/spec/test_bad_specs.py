@@ -4,10 +4,15 @@ traceback, and nothing written to the lake."""
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tunelake.platform.cli.main import main
 
 GOOD = {
@@ -78,6 +83,31 @@ CASES = {
     "metric regex without group": (changed(metrics={"accuracy": "acc=[0-9.]+"}), "needs one capture group"),
     "metric regex broken": (changed(metrics={"accuracy": "acc=(["}), "does not compile"),
     "grid under TPE": (search(b={"type": "grid", "values": [1, 2]}), "cannot search grid parameters"),
+    # valid in form, but no run could start or finish them
+    "num_samples 1e30": (changed(optimizer__num_samples=10**30), "optimizer.num_samples:"),
+    "a grid of more trials than a search runs": (
+        changed(optimizer__num_samples=1_000_000, optimizer__algorithm="random",
+                search={"C": {"type": "grid", "values": [1, 2]}}, command="run {C}"), "2000000 trials"),
+    "time budget of 1e30 s": (changed(optimizer__time_budget_s=1e30), "optimizer.time_budget_s:"),
+    "seed beyond 32 bits": (changed(optimizer__seed=2**40), "optimizer.seed:"),
+    "int bound beyond 64 bits": (search(n={"type": "int", "low": 0, "high": 10**30}), "search.n: low and high"),
+    "10,000 parameters": (changed(search={f"p{i}": i for i in range(10_000)}, command="run"),
+                          "as TUNELAKE_PARAMS (all of them as JSON), more than one environment variable"),
+    "a 140 KB value": (changed(search={"blob": "x" * 140_000}, command="run"),
+                       "search.blob: a value takes up to 140021 bytes as TUNELAKE_PARAM_BLOB"),
+    "a command line past the OS limit": (changed(search={"q": ["'" * 30_000, "b"]}, command="run {q}"),
+                                         "command: filled in, it takes up to"),
+    "parameter named trial_id": (search(trial_id=[1, 2]), "search.trial_id: {trial_id} is a placeholder"),
+    "parameter named model_dir": (changed(search={"model_dir": "m"}, command="run"), "search.model_dir:"),
+    "parameters a and A": (changed(search={"a": 1, "A": 2}, command="run"),
+                           "parameters 'a' and 'A' would all be TUNELAKE_PARAM_A"),
+    "code folder that does not exist": (changed(code_github="no-such-folder"),
+                                        "code_github: 'no-such-folder' is neither a git URL nor an existing"),
+    "dir that does not exist": (changed(dir="sub"), "dir: 'sub' does not exist in"),
+    "install_script file that does not exist": (changed(install_script="setup.sh"),
+                                                "install_script: 'setup.sh' is neither a file in"),
+    "install_script run by bash that does not exist": (changed(install_script="bash scripts/setup.sh"),
+                                                       "install_script: 'scripts/setup.sh' is neither"),
 }
 
 
@@ -93,6 +123,35 @@ def test_malformed_spec_is_exit_2_naming_the_problem(name: str, tmp_path: Path, 
         assert needle in err, (name, err)
         assert "Traceback" not in err
     assert not (tmp_path / "lake").exists(), "a bad spec must write nothing to the lake"
+
+
+def test_specs_near_the_limits_still_validate(tmp_path: Path, capsys):
+    """A 100 KB value, 2,000 parameters, an install command on PATH, odd text: all fit, and stay valid."""
+    (tmp_path / "setup.sh").write_text("true\n")
+    for doc in (changed(search={"blob": "x" * 100_000}, command="run"),
+                changed(search={f"p{i}": i for i in range(2_000)}, command="run"),
+                changed(install_script="setup.sh"), changed(install_script="bash ./setup.sh"),
+                changed(install_script="pip install -r requirements.txt"), changed(install_script="true"),
+                changed(optimizer__num_samples=1_000_000, optimizer__time_budget_s=86400 * 365),
+                changed(search={"s": ["\ud800"]}, command="run {s}")):  # JSON may hold a lone surrogate
+        (tmp_path / "spec.json").write_text(doc)
+        assert main(["validate", str(tmp_path / "spec.json")]) == 0, capsys.readouterr().err
+
+
+def test_a_small_arg_max_is_taken_into_account(tmp_path: Path):
+    """Under a 1 MiB stack Linux allows 256 KiB of command line and environment, not 2 MiB: 200 parameters
+    of 600 bytes fit one variable each and TUNELAKE_PARAMS, but not half of that."""
+    path = tmp_path / "spec.json"
+    path.write_text(changed(search={f"p{i}": "v" * 600 for i in range(200)}, command="run"))
+    args = [sys.executable, "-m", "tunelake", "validate", str(path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert subprocess.run(args, env=env, capture_output=True).returncode == 0
+
+    def small_stack() -> None:
+        resource.setrlimit(resource.RLIMIT_STACK, (1 << 20, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+
+    done = subprocess.run(args, env=env, capture_output=True, text=True, preexec_fn=small_stack)
+    assert done.returncode == 2 and "more than half the OS limit for both (262144 bytes, ARG_MAX" in done.stderr
 
 
 def test_the_corpus_is_large_enough():

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
+import errno
 import json
+import os
+import subprocess
+import sys
 
+import pytest
+
+from tunelake.errors import SpecError
+from tunelake.platform.spec import parse_spec
+from tunelake.platform.spec.environment import MAX_ARG_STRLEN
+from tunelake.platform.trial.process import shell_argv
 from tunelake.platform.trial.protocol import env_name, render_command, trial_env
 
 
@@ -19,3 +29,31 @@ def test_env_carries_params_three_ways_and_drops_server_secrets():
     assert env["TUNELAKE_PARAM_C"] == "0.25" and env[env_name("n-layers")] == "3"
     assert env["TUNELAKE_TRIAL_ID"] == "t1" and env["TUNELAKE_MODEL_DIR"] == "/m"
     assert "TUNELAKE_API_TOKEN" not in env and "RAY_AUTH_TOKEN" not in env
+
+
+def _spec(search: dict, command: str = "true") -> dict:
+    return {"code_github": ".", "command": command, "primary_result_key": "acc", "search": search}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MAX_ARG_STRLEN is Linux's")
+def test_the_largest_value_that_validates_starts_a_trial_and_one_byte_more_does_not_validate(tmp_path):
+    """The OS really refuses one string over MAX_ARG_STRLEN (what failed every trial with `Argument list too
+    long`), validation's estimate keeps below it, and the trial's real environment and command line start."""
+    with pytest.raises(OSError) as refused:
+        subprocess.run(["true"], env={"X": "x" * (MAX_ARG_STRLEN - len("X="))}, check=True)
+    assert refused.value.errno == errno.E2BIG
+    subprocess.run(["true"], env={"X": "x" * (MAX_ARG_STRLEN - len("X=") - 1)}, check=True)
+
+    largest = None
+    for n in range(MAX_ARG_STRLEN - 64, MAX_ARG_STRLEN):
+        try:
+            parse_spec(_spec({"blob": ["x" * n]}, "true {blob}"))
+        except SpecError as exc:
+            assert "MAX_ARG_STRLEN" in str(exc)
+            break
+        largest = n
+    assert largest is not None
+    params = {"blob": "x" * largest}
+    env = trial_env({"PATH": os.environ["PATH"]}, params, str(tmp_path / "params.json"),
+                    {"trial_id": "t" * 40, "model_dir": str(tmp_path)})
+    subprocess.run(shell_argv(render_command("true {blob}", params)), env=env, check=True)

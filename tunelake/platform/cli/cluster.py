@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     options.region(m)
     # Not the shared --lake: the URI the job on the cluster writes to, with no local default.
     m.add_argument("--lake", help="lake URI for the job (KubeRay; use s3://...)")
+    m.add_argument("--image", help="KubeRay: the pods' image, Ray's with tunelake installed from the source")
+    m.add_argument("--wheel", help="KubeRay: URL of a tunelake wheel built from the source (`pip wheel .`), "
+                   "installed in each pod by Ray's pip runtime env")
     m.add_argument("-o", "--output", help="write to this file instead of stdout")
     m.set_defaults(handler=cmd_render)
     for action in ("up", "down"):
@@ -33,13 +36,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_render(args: argparse.Namespace, out: Console) -> int:
     import yaml
 
-    from tunelake.cluster import render
+    from tunelake.cluster import kuberay, render
     from tunelake.platform.spec import load_spec
+    from tunelake.platform.spec.local import is_git_url
 
     spec = load_spec(args.spec)
     if args.kuberay:
-        docs = render.kuberay_manifest(spec.display_name(), spec.resources, Path(args.spec).read_text(), args.lake)
+        docs = kuberay.manifest(spec.display_name(), spec.resources, Path(args.spec).read_text(), args.lake,
+                                args.image, args.wheel)
         text = yaml.safe_dump_all(docs, sort_keys=False)
+        local = None if is_git_url(spec.code_github) else spec.code_github
+        for line in kuberay.notes(args.lake, args.image, args.wheel, local):
+            sys.stderr.write(f"{line}\n")  # stdout is the manifest
     else:
         text = yaml.safe_dump(render.launcher_config(spec.display_name(), spec.resources, args.region),
                               sort_keys=False)

@@ -14,7 +14,8 @@ def spec(p: argparse.ArgumentParser) -> None:
 
 
 def lake(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lake", help="lake root (default: $TUNELAKE_LAKE, else ./tunelake-lake)")
+    p.add_argument("--lake", help="lake root (default: $TUNELAKE_LAKE, else ./tunelake-lake; "
+                   "in a Ray job ~/.tunelake/lake)")
 
 
 def run_options(p: argparse.ArgumentParser) -> None:

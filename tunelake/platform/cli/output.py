@@ -7,6 +7,7 @@ errors go to stderr with a red label.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -96,8 +97,9 @@ def print_run(out: Console, result: Result) -> None:
     out.print(f"lake        {result.lake}")
     out.print(f"models      {result.models}")
     order = "DESC" if result.mode == "max" else "ASC"
-    out.print(f"query       tunelake sql \"SELECT trial_id, status, value, params FROM trials "
-              f"WHERE experiment_id = '{result.experiment_id}' ORDER BY value {order}\"")
+    # --lake always: a job's default lake is not the one `tunelake sql` picks in the user's folder.
+    out.print(f"query       tunelake sql --lake {shlex.quote(result.lake)} \"SELECT trial_id, status, value, params "
+              f"FROM trials WHERE experiment_id = '{result.experiment_id}' ORDER BY value {order}\"")
     if result.error:
         out.print(f"[red]error[/red]       {escape(result.error)}", markup=True)
 

@@ -17,7 +17,6 @@ import hashlib
 import io
 import os
 import posixpath
-import re
 import stat
 import subprocess
 import tarfile
@@ -28,12 +27,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.platform.code.locks import file_lock
+from tunelake.platform.spec.local import code_folder, is_git_url
 
 MAX_SNAPSHOT_BYTES = 2 * 1024**3
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".venv", "node_modules", "tunelake-lake"})
 """Directories left out of a directory snapshot: VCS data, caches, environments."""
 
-_SCP_LIKE = re.compile(r"^[\w.\-]+@[\w.\-]+:")
 GIT_USER_VAR = "TUNELAKE_GIT_CREDENTIAL_USER"
 GIT_PASSWORD_VAR = "TUNELAKE_GIT_CREDENTIAL_PASSWORD"
 """Credentials for an https ``code_github`` given without any in its URL (how a service's job gets them)."""
@@ -226,12 +225,9 @@ def _file_digest(path: Path) -> bytes:
 
 def code_source(location: str, ref: str | None, cache_dir: Path, base_dir: Path | None = None) -> CodeSource:
     """A git URL becomes a :class:`GitSource`; anything else must be a directory."""
-    if "://" in location or _SCP_LIKE.match(location):
+    if is_git_url(location):
         return GitSource(location, ref, cache_dir)
-    path = Path(location).expanduser()
-    if not path.is_absolute():
-        path = (base_dir or Path.cwd()) / path
-    path = path.resolve()
+    path = code_folder(location, base_dir)
     if not path.is_dir():
         raise UserInputError(
             f"code_github: {location!r} is neither a git URL nor an existing directory (looked at {path})"

@@ -28,6 +28,7 @@ from tunelake.platform.models.store import ModelStore, model_store
 from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
 from tunelake.platform.tune.runner import SearchPlan, run_search, storage_path
 from tunelake.platform.tune.searchers import STOP_REASONS, make_scheduler, make_searcher
+from tunelake.platform.tune.slots import check_a_node_fits
 from tunelake.platform.tune.space import param_space
 from tunelake.platform.tune.trainable import TrialContext, command_trainable
 from tunelake.store import catalog, spool
@@ -137,6 +138,7 @@ class Experiment:
         """The search this experiment runs (needs the prepared code, and a Ray session for the archive)."""
         spec, opt, snapshot = self.spec, self.spec.optimizer, self.snapshot
         assert snapshot is not None, "prepare the experiment first"
+        check_a_node_fits(spec.resources.cpus_per_trial, spec.resources.gpus_per_trial)
         context = TrialContext(
             experiment_id=self.experiment_id, command=spec.command, subdir=spec.dir,
             install_script=spec.install_script, workspace_key=snapshot.workspace_key(spec.install_script),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunelake.store.filesystem import DEFAULT_LAKE
+from tunelake.paths import default_lake
 from tunelake.store.sandbox import SqlLimits
 
 
@@ -34,5 +33,5 @@ class Settings:
 
 
 def absolute_lake(uri: str | None) -> str:
-    uri = uri or os.environ.get("TUNELAKE_LAKE") or DEFAULT_LAKE
+    uri = uri or default_lake()
     return uri if "://" in uri else str(Path(uri).expanduser().resolve())

@@ -7,8 +7,6 @@ every error message come from these models.
 from tunelake.platform.spec.automl import AutoMLSpec, parse_automl
 from tunelake.platform.spec.experiment import (
     ALGORITHM_ALIASES,
-    BUILTIN_PLACEHOLDERS,
-    PLACEHOLDER,
     Algorithm,
     Backend,
     Dataset,
@@ -20,12 +18,13 @@ from tunelake.platform.spec.experiment import (
     Spec,
     WarmStart,
 )
+from tunelake.platform.spec.environment import BUILTIN_PLACEHOLDERS, PLACEHOLDER, env_name, format_value
 from tunelake.platform.spec.load import MAX_SPEC_BYTES, load_document, load_spec, parse_spec
 from tunelake.platform.spec.params import PARAM_TYPES, Choice, Constant, Grid, Int, LogUniform, Param, Uniform
 
 __all__ = [
-    "ALGORITHM_ALIASES", "AutoMLSpec", "BUILTIN_PLACEHOLDERS", "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER", "Algorithm",
-    "Backend", "Choice", "Constant", "Dataset", "Grid", "Int", "LogUniform", "Mode", "ModelStorage", "Optimizer",
-    "Param", "Resources", "SchedulerKind", "Spec", "Uniform", "WarmStart", "load_document", "load_spec",
-    "parse_automl", "parse_spec",
+    "ALGORITHM_ALIASES", "AutoMLSpec", "BUILTIN_PLACEHOLDERS", "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER",
+    "Algorithm", "Backend", "Choice", "Constant", "Dataset", "Grid", "Int", "LogUniform", "Mode", "ModelStorage",
+    "Optimizer", "Param", "Resources", "SchedulerKind", "Spec", "Uniform", "WarmStart", "env_name", "format_value",
+    "load_document", "load_spec", "parse_automl", "parse_spec",
 ]

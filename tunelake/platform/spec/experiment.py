@@ -16,12 +16,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
+from tunelake.platform.spec.environment import BUILTIN_PLACEHOLDERS, PLACEHOLDER, names_problems, size_problems
 from tunelake.platform.spec.params import Choice, Grid, Number, Param, Scalar, _Model, expand_shorthand
 
-PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
-"""``{name}`` in a command; ``{{`` and ``}}`` stay literal braces."""
+MAX_TRIALS = 1_000_000
+"""More trials than one search runs (the lake and Ray count them in 64 bits; a bigger count is a typo)."""
 
-BUILTIN_PLACEHOLDERS = frozenset({"trial_id", "trial_dir", "model_dir", "experiment_id"})
+MAX_SECONDS = 10 * 365 * 24 * 3600
+"""Ten years: any duration beyond is a typo, and Python's timers refuse the largest floats."""
+
+Seconds = Annotated[Number, Field(gt=0, le=MAX_SECONDS)]
 
 
 class Mode(str, Enum):
@@ -53,7 +57,7 @@ ALGORITHM_ALIASES = {"bayesian": "tpe", "bayes": "tpe", "optuna": "tpe", "random
 class Resources(_Model):
     """Where trials run and what each one gets; ``instance_*`` sizes an AWS cluster."""
 
-    instance_count: Annotated[StrictInt, Field(ge=1)] = 1
+    instance_count: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
     instance_type: StrictStr | None = None
     cpus_per_trial: Annotated[Number, Field(gt=0)] = 1
     gpus_per_trial: Annotated[Number, Field(ge=0)] = 0
@@ -64,13 +68,13 @@ class Optimizer(_Model):
 
     algorithm: Algorithm = Algorithm.TPE
     scheduler: SchedulerKind = SchedulerKind.FIFO
-    num_samples: Annotated[StrictInt, Field(ge=1)] | None = None
-    max_concurrent_trials: Annotated[StrictInt, Field(ge=1)] | None = None
-    time_budget_s: Annotated[Number, Field(gt=0)] | None = None
-    trial_timeout_s: Annotated[Number, Field(gt=0)] | None = None
-    seed: StrictInt | None = None
-    grace_period: Annotated[StrictInt, Field(ge=1)] = 1
-    max_t: Annotated[StrictInt, Field(ge=1)] = 100
+    num_samples: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] | None = None
+    max_concurrent_trials: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] | None = None
+    time_budget_s: Seconds | None = None
+    trial_timeout_s: Seconds | None = None
+    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] | None = None  # numpy's and Optuna's seeds are 32-bit
+    grace_period: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] = 1
+    max_t: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] = 100
     reduction_factor: Annotated[Number, Field(gt=1)] = 3
     points_to_evaluate: list[dict[str, Scalar]] = Field(default_factory=list)
 
@@ -213,6 +217,11 @@ class Spec(_Model):
                 f"optimizer.algorithm: 'tpe' cannot search grid parameters ({', '.join(grids)}): "
                 "use type 'choice', or algorithm 'grid' or 'random'"
             )
+        problems += names_problems(self.search)
+        problems += size_problems(self.search, self.command)
+        if self.trial_count() > MAX_TRIALS:
+            problems.append(f"optimizer.num_samples: {self.optimizer.samples()} passes over the grid make "
+                            f"{self.trial_count()} trials, more than {MAX_TRIALS}; lower num_samples or the grid")
         for i, point in enumerate(self.optimizer.points_to_evaluate):
             extra = sorted(set(point) - set(self.search))
             if extra:

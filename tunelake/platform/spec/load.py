@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from tunelake.errors import SpecError
 from tunelake.platform.spec.experiment import Spec
+from tunelake.platform.spec.local import local_problems
 from tunelake.platform.spec.messages import format_errors
 
 MAX_SPEC_BYTES = 1_000_000
@@ -94,7 +95,7 @@ else:
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file (JSON or YAML)."""
+    """Read and validate a spec file (JSON or YAML), and the local code folder it names (from its folder)."""
     p = Path(path)
     source = str(path)
     if not p.is_file():
@@ -107,4 +108,8 @@ def load_spec(path: str | Path) -> Spec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError(["spec: not UTF-8 text; a spec is a JSON or YAML file"], source) from None
-    return parse_spec(load_document(text, source), source)
+    spec = parse_spec(load_document(text, source), source)
+    problems = local_problems(spec, p.resolve().parent)
+    if problems:
+        raise SpecError(problems, source)
+    return spec

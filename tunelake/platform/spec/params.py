@@ -22,10 +22,16 @@ Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
 Number = Union[StrictInt, StrictFloat]
 
 
+INT64 = 2**63 - 1
+"""Ray, numpy and the lake hold integers in 64 bits: a bound beyond cannot be drawn."""
+
+
 class _Range(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> "_Range":
         low, high = self.low, self.high  # type: ignore[attr-defined]
+        if any(isinstance(v, int) and abs(v) > INT64 for v in (low, high)):
+            raise ValueError(f"low and high must lie within +-{INT64} (64-bit integers); got low={low}, high={high}")
         if not (math.isfinite(low) and math.isfinite(high)):
             raise ValueError(f"low and high must be finite numbers (got low={low}, high={high})")
         if low >= high:

@@ -15,18 +15,11 @@ import re
 import shlex
 from typing import Any
 
-from tunelake.platform.spec import PLACEHOLDER
+from tunelake.platform.spec import PLACEHOLDER, env_name, format_value
+from tunelake.platform.spec.environment import PARAMS_VARIABLE
 
 SERVER_SECRETS = ("TUNELAKE_API_TOKEN", "RAY_AUTH_TOKEN")
 """Settings of the tunelake process itself that a user's trial must never see."""
-
-
-def format_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def render_command(template: str, values: dict[str, Any]) -> str:
@@ -42,10 +35,6 @@ def render_command(template: str, values: dict[str, Any]) -> str:
     return rendered.replace("{{", "{").replace("}}", "}")
 
 
-def env_name(param: str) -> str:
-    return "TUNELAKE_PARAM_" + re.sub(r"[^A-Za-z0-9]", "_", param).upper()
-
-
 def trial_env(
     base: dict[str, str],
     params: dict[str, Any],
@@ -55,7 +44,7 @@ def trial_env(
 ) -> dict[str, str]:
     """The trial's environment: ``base`` minus server secrets, plus the protocol's variables."""
     env = {k: v for k, v in base.items() if k not in SERVER_SECRETS}
-    env["TUNELAKE_PARAMS"] = json.dumps(params, sort_keys=True)
+    env[PARAMS_VARIABLE] = json.dumps(params, sort_keys=True)
     env["TUNELAKE_PARAMS_FILE"] = params_file
     for name, value in params.items():
         env[env_name(name)] = format_value(value)

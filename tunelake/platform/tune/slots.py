@@ -16,12 +16,17 @@ up; from then on Tune reuses every one of them.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 from typing import Any
 
 import ray
 
-from tunelake.cluster.capacity import fits
+from tunelake.cluster.capacity import AUTOSCALING_VARIABLE, fits
+from tunelake.errors import UserInputError
+
+logger = logging.getLogger(__name__)
 
 WAIT_S = 10.0
 """How long a first trial waits for the other actors: a few actor starts on a
@@ -46,6 +51,38 @@ def concurrency(optimizer_limit: int | None, cpus_per_trial: float = 1, gpus_per
     if optimizer_limit is not None:
         return optimizer_limit
     return max(1, fits(ray.cluster_resources(), cpus_per_trial, gpus_per_trial))
+
+
+def autoscaling() -> bool:
+    """Whether nodes may join the cluster on demand: the driver's ``TUNELAKE_AUTOSCALING=1`` says so, or Ray's
+    autoscaler (v2, as KubeRay runs it) has published the cluster's node groups.
+
+    Ray's v1 autoscaler (``ray up``) leaves no mark a driver can tell from a cluster of ``ray start`` nodes,
+    hence the variable. ``ray._private.state`` is a private API: ``tests/platform/experiments/test_run.py``
+    (``test_a_trial_no_node_can_hold_fails_at_once_on_a_fixed_cluster``) runs it on a real cluster.
+    """
+    if os.environ.get(AUTOSCALING_VARIABLE, "").strip().lower() in ("1", "true", "yes"):
+        return True
+    from ray._private.state import state
+
+    return state.get_cluster_config() is not None
+
+
+def check_a_node_fits(cpus_per_trial: float, gpus_per_trial: float) -> None:
+    """Refuse at once a trial that no node of a fixed cluster can hold (Ray Tune would wait for it forever,
+    at 0 of N trials, saying nothing); on an autoscaling cluster, warn and leave the node to the autoscaler."""
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    if any(fits(resources, cpus_per_trial, gpus_per_trial) >= 1 for resources in nodes):
+        return
+    biggest = max(nodes, key=lambda r: (r.get("CPU", 0.0), r.get("GPU", 0.0)), default={})
+    wanted = f"{cpus_per_trial:g} CPUs" + (f" and {gpus_per_trial:g} GPUs" if gpus_per_trial else "")
+    message = (f"resources: a trial needs {wanted}, but no node of the Ray cluster has that much (its {len(nodes)} "
+               f"node(s): the biggest has {biggest.get('CPU', 0.0):g} CPUs and {biggest.get('GPU', 0.0):g} GPUs)")
+    if autoscaling():
+        logger.warning("%s; waiting for the autoscaler to add a node that does", message)
+        return
+    raise UserInputError(f"{message}; lower resources.cpus_per_trial / gpus_per_trial, or add a node that holds "
+                         f"one (on a cluster that adds nodes itself, set {AUTOSCALING_VARIABLE}=1 to wait for it)")
 
 
 @ray.remote(num_cpus=0)
