@@ -13,6 +13,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -128,9 +129,11 @@ class DatasetInfo:
 
 
 def describe(uri: str, target: str | None, task: str | None = None, base_dir: Path | None = None,
-             fields: tuple[str, str] = ("dataset.uri", "dataset.target")) -> DatasetInfo:
+             fields: tuple[str, str] = ("dataset.uri", "dataset.target"),
+             check: Callable[[pa.Table, str], None] | None = None) -> DatasetInfo:
     """Read the data at ``uri`` (a local file or an ``s3://`` object) and describe it; ``task`` is
-    inferred from ``target`` unless given; ``fields`` name the inputs in error messages."""
+    inferred from ``target`` unless given; ``fields`` name the inputs in error messages; ``check``
+    sees the table and the task before the meta-features are computed (it raises to refuse them)."""
     path = local_copy(uri) if uri.startswith("s3://") else Path(uri).expanduser()
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path
@@ -146,6 +149,8 @@ def describe(uri: str, target: str | None, task: str | None = None, base_dir: Pa
                 f"{', '.join(table.column_names[:20])}"
             )
         task = task or infer_task(table.column(target))
+        if check is not None:
+            check(table, task)
         from tunelake.metalearn.features import meta_features
 
         features = meta_features(table.to_pandas(), target, task)

@@ -98,7 +98,8 @@ def best_trial(lake: Lake, experiment_id: str) -> dict[str, Any] | None:
     """The best completed trial of an experiment (ties: the first by id), or ``None``."""
     rows = query(
         lake,
-        "SELECT t.trial_id, t.value, t.params, t.model_uri FROM trials t JOIN experiments e USING (experiment_id) "
+        "SELECT t.trial_id, t.value, t.params, t.model_uri, t.duration_s FROM trials t JOIN experiments e "
+        "USING (experiment_id) "
         f"WHERE experiment_id = ? AND t.status = 'completed' AND isfinite(t.value) ORDER BY {BEST_FIRST}, t.trial_id "
         "LIMIT 1",
         [experiment_id], experiment_id,

@@ -97,6 +97,57 @@ def test_bad_automl_input_is_exit_2(tmp_path: Path, lake_uri, capsys):
     assert "column 'nope' is not in d.csv" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("budget", [10, 1])
+def test_a_time_budget_always_ends_with_a_stored_model(ray_cluster, lake_uri, tmp_path: Path, capsys, budget):
+    """At 1 s no search trial can finish: the default the driver fits while the search starts is the model."""
+    import pickle
+
+    import pandas as pd
+
+    data = DATASETS / "haberman.parquet"
+    assert main(["automl", str(data), "--target", "target", "--time-budget", str(budget), "--lake", lake_uri,
+                 "--quiet"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("model ")]
+    path = Path(line.split()[1])
+    assert path.name == "model.pkl" and "nan" not in str(path)
+    frame = pd.read_parquet(data)
+    model = pickle.loads(path.read_bytes())
+    assert len(model.predict(frame.drop(columns=["target"]).head(5))) == 5
+    trials = {r["trial_id"]: r for r in query(Lake(lake_uri), "SELECT trial_id, status, model_uri FROM trials")
+              .to_pylist()}
+    assert trials["default"]["status"] == "completed"  # the driver's default is a trial like the others
+    assert [t for t, r in trials.items() if r["model_uri"]] != []
+    if budget == 1:
+        assert trials["default"]["model_uri"] and str(path).startswith(trials["default"]["model_uri"])
+
+
+def _csv(path: Path, target: list) -> Path:
+    lines = ["a,b,y"] + [f"{i},{i % 3},{'' if v is None else v}" for i, v in enumerate(target)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("case, target, flags, says", [
+    ("regression metric", [i * 0.5 for i in range(40)], ["--metric", "f1_macro"],
+     "--metric 'f1_macro' does not fit this regression target 'y'"),
+    ("binary metric, 3 classes", [i % 3 for i in range(40)], ["--metric", "f1"],
+     "--metric 'f1' does not fit this classification target 'y'"),
+    ("clustering metric", [i % 2 for i in range(40)], ["--metric", "adjusted_rand_score"], "compares clusterings"),
+    ("unknown metric", [i % 2 for i in range(40)], ["--metric", "nope"], "'nope' is not a scikit-learn scorer"),
+    ("constant target", [1] * 40, [], "has the same value (1) in every row"),
+    ("all-NaN target", [None] * 40, [], "0 of 40 rows have a value"),
+    ("3 rows", [0, 1, 0], [], "3 of 3 rows have a value; cross-validation with 3 folds needs at least 10"),
+])
+def test_data_the_search_cannot_learn_from_is_exit_2_before_any_trial(tmp_path: Path, lake_uri, capsys, case,
+                                                                        target, flags, says):
+    data = _csv(tmp_path / "d.csv", target)
+    assert main(["automl", str(data), "--target", "y", "--lake", lake_uri, *flags]) == 2, case
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and "tl_objective" not in err
+    assert not Path(lake_uri, "trials").exists() and not Path(lake_uri, "experiments").exists()
+
+
 def test_automl_reads_its_data_from_s3(ray_cluster, bucket, lake_uri, capsys):
     import boto3
 

@@ -19,6 +19,7 @@ from tests.sweep import wait_for_no_leftovers
 from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.platform.cli.main import main
 from tunelake.platform.tune.slots import AUTOSCALING_VARIABLE, check_a_node_fits
+from tunelake.store import catalog
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
@@ -303,7 +304,7 @@ def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
          "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         # Tune saves its state once at the start only, so the trials that complete afterwards are
         # unknown to it on resume: the lake must hand them back rather than run them again.
-        env={**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "100000"})
+        env={**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "100000", "TUNELAKE_HEARTBEAT_S": "1"})
     deadline = time.monotonic() + 120
     done: list[dict] = []
     while time.monotonic() < deadline and len(done) < 3:
@@ -317,7 +318,11 @@ def test_kill_9_of_the_driver_then_resume(ray_cluster, lake_uri, tmp_path):
     assert {r["trial_id"] for r in done} <= {r["trial_id"] for r in after if r["status"] == "completed"}
     assert all(r["status"] in ("running", "completed") for r in after)
     (exp,) = rows(lake_uri, "SELECT experiment_id, status FROM experiments")
-    assert exp["status"] == "running"  # honest: nobody lived to say otherwise
+    assert exp["status"] == "running"  # honest: nobody lived to say otherwise; readers see it `lost`
+    deadline = time.monotonic() + 60
+    while catalog.experiment(Lake(lake_uri), exp["experiment_id"])["status"] != "lost":
+        assert time.monotonic() < deadline, "the dead driver's claim did not go stale"
+        time.sleep(0.5)
     assert wait_gone("sleep 151", timeout=30) == []
     before = {r["trial_id"]: r for r in rows(lake_uri, "SELECT trial_id, version FROM trials WHERE status = 'completed'")}
 

@@ -4,6 +4,7 @@ the service stages, Ray unpacks or the job's driver caches holds it."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tests.conftest import write_repo
 from tests.platform.code.git_http import git_http_server
 from tests.platform.service.test_service import wait_done
 
-PASSWORD = "job-pa55-4b3c2d1e"
+PASSWORD = "job-pa55-" + secrets.token_hex(6)  # made here: copies of this file hold only the prefix
 
 
 def _files_holding(secret: bytes, *roots: Path) -> list[str]:

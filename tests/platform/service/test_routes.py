@@ -552,6 +552,21 @@ def test_a_bad_upload_is_422_and_leaves_no_file(api: TestClient, tmp_path: Path)
     assert list((tmp_path / "state" / "uploads").iterdir()) == []
 
 
+@pytest.mark.parametrize("csv, body, says", [
+    ("a,y\n1,0\n2,1\n3,0\n", {}, "3 of 3 rows have a value"),
+    ("a,y\n" + "".join(f"{i},1\n" for i in range(30)), {}, "has the same value (1) in every row"),
+    ("a,y\n" + "".join(f"{i},{i / 3}\n" for i in range(30)), {"metric": "f1_macro"},
+     "--metric 'f1_macro' does not fit this regression target"),
+    ("a,y\n1,0\n", {"target": "nope"}, "column 'nope' is not in"),
+])
+def test_automl_on_data_it_cannot_learn_from_is_422_and_starts_no_job(api: TestClient, jobs: FakeJobs, csv: str,
+                                                                       body: dict, says: str):
+    data = api.post("/datasets", content=csv.encode()).json()["uri"]
+    response = api.post("/automl", json={"data": data, "target": "y", **body})
+    assert response.status_code == 422 and says in response.json()["detail"], response.text
+    assert jobs.automl == {}
+
+
 def test_automl_submits_the_options_it_was_given(api: TestClient, jobs: FakeJobs):
     data = api.post("/datasets", params={"format": "parquet"}, content=(DATASETS / "iris.parquet").read_bytes()
                     ).json()["uri"]

@@ -59,16 +59,26 @@ def refit(members: list[dict[str, Any]], task: str, x: Any, y: Any, seed: int,
 def store_final(lake: Lake, store: ModelStore, experiment_id: str, best_trial_id: str, weights: dict[str, float],
                 task: str, x: Any, y: Any, seed: int, folds: int, deadline: float | None) -> list[dict[str, Any]]:
     """Refit the final model, store it (``model.pkl``, ``members.json``) and point the best trial's row at it."""
-    rows = {r["trial_id"]: r for r in catalog.trials(lake, experiment_id)}
+    rows = trial_rows(lake, experiment_id)
     members = [{"trial_id": t, "weight": w, "params": json.loads(rows[t]["params"]),
                 "refit_s": refit_estimate(rows[t]["duration_s"] or 0.0, folds)}
                for t, w in sorted(weights.items(), key=lambda kv: -kv[1])]
     model, members = refit(members, task, x, y, seed, deadline)
-    with tempfile.TemporaryDirectory() as tmp:
-        with open(Path(tmp, "model.pkl"), "wb") as f:
-            pickle.dump(model, f)
-        Path(tmp, "members.json").write_text(json.dumps(members, indent=2, default=str))
-        model_uri = store.save(Path(tmp).resolve(), experiment_id, best_trial_id)
-    row = {k: v for k, v in rows[best_trial_id].items() if k not in ("version", "updated_at", "schema_version")}
-    lake.append(TRIALS, [{**row, "model_uri": model_uri}])
+    save_model(lake, store, rows[best_trial_id], model, members)
     return members
+
+
+def trial_rows(lake: Lake, experiment_id: str) -> dict[str, dict[str, Any]]:
+    return {r["trial_id"]: r for r in catalog.trials(lake, experiment_id)}
+
+
+def save_model(lake: Lake, store: ModelStore, row: dict[str, Any], model: Any, members: list[dict[str, Any]]) -> None:
+    """Store a fitted model (``model.pkl``, ``members.json``) as trial ``row``'s, and point the row at it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp).resolve()
+        with open(folder / "model.pkl", "wb") as f:
+            pickle.dump(model, f)
+        (folder / "members.json").write_text(json.dumps(members, indent=2, default=str))
+        model_uri = store.save(folder, row["experiment_id"], row["trial_id"])
+    row = {k: v for k, v in row.items() if k not in ("version", "updated_at", "schema_version")}
+    lake.append(TRIALS, [{**row, "model_uri": model_uri}])

@@ -20,13 +20,15 @@ from typing import Any
 import ray
 
 from tunelake.cluster.connect import ray_session
-from tunelake.errors import UserInputError
 from tunelake.ids import new_experiment_id
 from tunelake.metalearn import zoo
 from tunelake.metalearn.dataset import DatasetInfo, describe, record, where
+from tunelake.metalearn.learnable import DEFAULT_METRIC, check_learnable
 from tunelake.metalearn.recommend import Proposal, recommend
-from tunelake.platform.automl.budget import RefitReserve
-from tunelake.platform.automl.final import blend_weights, store_final
+from tunelake.platform.automl.budget import RefitReserve, refit_estimate
+from tunelake.platform.automl.fallback import TRIAL_ID as FALLBACK_ID
+from tunelake.platform.automl.fallback import Fallback
+from tunelake.platform.automl.final import blend_weights, save_model, store_final, trial_rows
 from tunelake.platform.automl.trial import OutOfFold, automl_trial, zoo_space
 from tunelake.platform.experiments.lifecycle import ExperimentRecord, Result
 from tunelake.platform.models.store import model_store
@@ -38,7 +40,6 @@ from tunelake.store import catalog
 from tunelake.store.lake import Lake
 from tunelake.store.schema import ExperimentStatus
 
-DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 STOPPED = "stopped early: behind after its first folds (ASHA), or the time budget ran out"
 BLEND_CANDIDATES = 20  # the best finished trials whose out-of-fold predictions the ensemble may draw on
 BLEND_BYTES = 1 << 30  # at most this much of them held at once (fewer candidates on very large data)
@@ -69,8 +70,12 @@ class _Data:
 
 
 def _read(spec: AutoMLSpec) -> _Data:
-    """Features and target, ready for the zoo's pipelines (rows without a target dropped)."""
-    info = describe(where(spec.data), spec.target, fields=("data", "--target"))
+    """Features and target, ready for the zoo's pipelines (rows without a target dropped), once the data,
+    its target and the metric are known to make a problem a search can learn."""
+    def learnable(table: Any, task: str) -> None:
+        check_learnable(table, spec.target, task, _metric(spec, task), spec.folds)
+
+    info = describe(where(spec.data), spec.target, fields=("data", "--target"), check=learnable)
     frame = info.table.to_pandas()
     frame = frame[frame[spec.target].notna()]
     x = zoo.prepare_frame(frame.drop(columns=[spec.target]))
@@ -79,15 +84,7 @@ def _read(spec: AutoMLSpec) -> _Data:
 
 
 def _metric(spec: AutoMLSpec, task: str) -> str:
-    from sklearn.metrics import get_scorer
-
-    metric = spec.metric or DEFAULT_METRIC[task]
-    try:
-        get_scorer(metric)
-    except ValueError:
-        raise UserInputError(f"--metric: {metric!r} is not a scikit-learn scorer (e.g. accuracy, "
-                             "balanced_accuracy, f1_macro, roc_auc, r2, neg_root_mean_squared_error)") from None
-    return metric
+    return spec.metric or DEFAULT_METRIC[task]
 
 
 def _unique(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -127,6 +124,7 @@ def automl(spec: AutoMLSpec, lake: str | None = None, address: str | None = None
     the_lake = Lake(lake)
     data = _read(spec)
     metric = _metric(spec, data.task)
+    fallback = Fallback(data.task, data.x, data.y, metric, spec.folds, spec.seed) if spec.time_budget_s else None
     record(the_lake, data.info)
     assert data.info.meta_features is not None
     proposals = recommend(the_lake, data.info.meta_features, data.task, spec.k, exclude=exclude) \
@@ -136,19 +134,21 @@ def automl(spec: AutoMLSpec, lake: str | None = None, address: str | None = None
     deadline = started + spec.time_budget_s if spec.time_budget_s else None
     with experiment.running():
         with ray_session(address):
-            members, blend_score = _search_and_fit(experiment, spec, data, metric, proposals, deadline, progress)
+            members, blend_score = _search_and_fit(experiment, spec, data, metric, proposals, deadline, progress,
+                                                   fallback)
         result = experiment.finish() if members else experiment.end(ExperimentStatus.FAILED, "no trial completed")
     return AutoMLResult(**{f.name: getattr(result, f.name) for f in fields(Result)}, members=members,
                         ensemble_score=blend_score)
 
 
 def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: _Data, metric: str,
-                    proposals: list[Proposal], deadline: float | None,
-                    progress: bool) -> tuple[list[dict[str, Any]], float | None]:
+                    proposals: list[Proposal], deadline: float | None, progress: bool,
+                    fallback: Fallback | None) -> tuple[list[dict[str, Any]], float | None]:
     """Run the search, then fit and store the final model; its members (none if no trial completed)."""
     lake, experiment_id = experiment.lake, experiment.experiment_id
     families = zoo.families_for(len(data.x))
-    points = _unique([c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families])
+    points = _unique([c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families
+                      and not (fallback and c == fallback.config)])  # the driver already scores the default
     width = 4 * len(data.x) * (data.y.nunique() if data.task == "classification" else 1)  # bytes per trial
     out_of_fold = OutOfFold.remote(max(2, min(BLEND_CANDIDATES, BLEND_BYTES // width))) if spec.ensemble else None
     reserve = RefitReserve(spec.folds, refits=BLEND_REFITS if spec.ensemble else 1)
@@ -162,6 +162,9 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: _Data,
             scheduler=fold_scheduler(spec.folds) if spec.early_stop else None,
             stop=Deadline(deadline, reserve) if deadline else None, dataset_id=data.info.dataset_id,
             params_view=zoo.active, progress=progress))
+        if fallback is not None:
+            fallback.wait()
+            fallback.record(lake, experiment_id, data.info.dataset_id, experiment.description.get("code_commit"))
         best = catalog.best_trial(lake, experiment_id)
         weights, blend_score = ({best["trial_id"]: 1.0} if best else {}), None
         if best and out_of_fold is not None:
@@ -174,6 +177,18 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: _Data,
     if not best:
         return [], None
     store = model_store(ModelStorage(), lake.uri, lake.fs.local_path())
+    if fallback is not None and fallback.model is not None and (
+            best["trial_id"] == FALLBACK_ID or not _refit_fits(best, spec, deadline)):
+        member = {"trial_id": FALLBACK_ID, "weight": 1.0, "params": zoo.active(fallback.config)}
+        save_model(lake, store, trial_rows(lake, experiment_id)[FALLBACK_ID], fallback.model, [member])
+        return [member], None
     members = store_final(lake, store, experiment_id, best["trial_id"], weights, data.task, data.x, data.y,
                           spec.seed, spec.folds, deadline)
     return members, blend_score if len(members) == len(weights) > 1 else None
+
+
+def _refit_fits(best: dict[str, Any], spec: AutoMLSpec, deadline: float | None) -> bool:
+    """Whether refitting ``best`` on all rows should end within the budget and its 10% grace."""
+    if deadline is None or spec.time_budget_s is None:
+        return True
+    return time.time() + refit_estimate(best["duration_s"] or 0.0, spec.folds) <= deadline + 0.1 * spec.time_budget_s

@@ -113,12 +113,16 @@ def print_automl(out: Console, result: AutoMLResult) -> None:
     if result.best_trial_id is None:
         out.print(f"error: {result.error}")
         return
-    best = result.trials.iloc[0]
+    holder = result.members[0]["trial_id"] if result.members else result.best_trial_id
+    stored = result.trials[result.trials.trial_id == holder].iloc[0]  # by id: scores can tie
     out.print(f"best        {result.best_value:.4f}  {result.best_params}")
     what = "a fitted scikit-learn pipeline" if len(result.members) == 1 else (
         f"a weighted ensemble of {len(result.members)} pipelines: " + ", ".join(
             f"{m['params']['family']} {m['weight']:.2f}" for m in result.members)
         + (f"; {result.ensemble_score:.4f} out of fold" if result.ensemble_score is not None else "")
         + "; members.json beside it")
-    out.print(f"model       {best['model_uri']}/model.pkl  ({what})")
+    if holder != result.best_trial_id:
+        what += f"; the default configuration (trial {holder}, {stored['value']:.4f}): refitting the best would " \
+                "overrun the time budget"
+    out.print(f"model       {stored['model_uri']}/model.pkl  ({what})")
     out.print(f"lake        {result.lake}")

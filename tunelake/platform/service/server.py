@@ -31,7 +31,7 @@ def serve(host: str, port: int, lake: str | None, address: str | None, argv: Seq
     """Run the service until interrupted; ``argv`` is its command line, for the restart without the token."""
     if api_token.started_with_token():
         api_token.restart_without_token(argv)  # does not return
-    from tunelake.cluster.connect import private_ray, probe
+    from tunelake.cluster.connect import ClusterUnreachable, private_ray, probe
 
     token = api_token.read_token()
     if not is_loopback(host) and not token:
@@ -46,7 +46,10 @@ def serve(host: str, port: int, lake: str | None, address: str | None, argv: Seq
             dashboard = f"http://{context.dashboard_url}"
         else:
             dashboard = address if address.startswith("http") else f"http://{address}"
-            probe(dashboard)
+            try:
+                probe(dashboard)
+            except ClusterUnreachable as exc:  # the lake can be read meanwhile; jobs wait for the cluster
+                say(f"warning: {exc}; the service starts, and submitting jobs fails until it answers")
         _serve_app(host, port, lake, dashboard, token, generated, say)
 
 

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from tunelake.errors import UserInputError
 from tunelake.ids import new_experiment_id
 from tunelake.metalearn.dataset import table_shape
+from tunelake.metalearn.learnable import check_file
 from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep, SettingsDep
 from tunelake.platform.service.schemas import (
     DatasetUploaded,
@@ -28,7 +29,11 @@ router = APIRouter(tags=["automl"], dependencies=Authorized)
 
 @router.post("/automl", status_code=status.HTTP_201_CREATED, response_model=ExperimentCreated)
 def create_automl(body: AutoMLSpec, jobs: JobsDep) -> ExperimentCreated:
-    """An AutoML experiment as a Ray job; follow it under ``/experiments/{id}``."""
+    """An AutoML experiment as a Ray job; follow it under ``/experiments/{id}``.
+
+    Data on this machine (an upload) is checked first: a metric that does not fit the task, a target
+    with one value, too few rows are a 422 here rather than a job whose every trial fails."""
+    check_file(body.data, body.target, body.metric, body.folds)
     experiment_id = new_experiment_id(f"automl-{Path(body.data).stem}")
     job_id = jobs.submit_automl(experiment_id, body.model_dump(mode="json"))
     return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
