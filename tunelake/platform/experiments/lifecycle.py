@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from typing import Any, Iterator
 from tunelake._version import __version__
 from tunelake.errors import Stopped, TunelakeError
 from tunelake.platform.experiments.lease import DriverLease
+from tunelake.platform.tune.runner import stop_signals_call
 from tunelake.redact import redact
 from tunelake.store import catalog
 from tunelake.store.lake import Lake, utcnow
@@ -136,20 +136,12 @@ class ExperimentRecord:
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
     """SIGTERM (and SIGINT) raise :class:`Stopped` inside, so the row says how the driver ended;
-    a search installs its own, gentler handlers while Tune runs (``tune.runner``)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
+    a search installs its own, gentler handlers while Tune runs (``tune.runner.graceful_stop``)."""
     def stop(signum: int, frame) -> None:  # type: ignore[no-untyped-def]
         raise Stopped(signum)
 
-    before = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with stop_signals_call(stop):
         yield
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
 
 
 def _stopped(exc: Stopped, experiment_id: str) -> tuple[ExperimentStatus, str]:

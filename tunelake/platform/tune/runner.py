@@ -154,15 +154,27 @@ def run_search(plan: SearchPlan) -> Tally:
 
 
 @contextmanager
+def stop_signals_call(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT call ``handler`` inside the block (in the main thread only, where Python
+    takes signals), and whatever handled them before does again after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, previous in before.items():
+            signal.signal(s, previous)
+
+
+@contextmanager
 def graceful_stop() -> Iterator[list[int]]:
     """While Tune runs, SIGTERM and SIGINT end the search the way Tune ends it on SIGUSR1: trials are
     stopped, its state is saved one last time (what ``tunelake resume`` restores), and ``fit``
     returns; the list then holds the signal, which :func:`run_search` raises as :class:`Stopped`.
     A second signal stops at once. (Tune's own SIGINT handler is off: ``TUNE_DISABLE_SIGINT_HANDLER``.)"""
     got: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield got
-        return
 
     def stop(signum: int, frame) -> None:  # type: ignore[no-untyped-def]
         if got:
@@ -170,12 +182,8 @@ def graceful_stop() -> Iterator[list[int]]:
         got.append(signum)
         os.kill(os.getpid(), signal.SIGUSR1)
 
-    before = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with stop_signals_call(stop):
         yield got
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
 
 
 def can_restore(state_path: str) -> bool:
