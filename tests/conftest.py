@@ -7,10 +7,12 @@ shares one instance (started lazily by the first such test).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -93,7 +95,11 @@ def ray_head(s3_server: str):
     """
     temp = Path("/tmp") / f"tl-ray-{os.getpid()}"  # Ray's socket paths must stay short
     port, dash = _free_port(), _free_port()
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    # A token of its own: `ray start` in token mode refuses to start without one, and a fresh machine has no
+    # ~/.ray/auth_token (a test must neither need nor write the user's).
+    token = tempfile.mkdtemp(prefix="tl-ray-token-") + "/auth_token"
+    Path(token).write_text(secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token}
     head = subprocess.Popen(
         [shutil.which("ray") or "ray", "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
          "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", f"--temp-dir={temp}",
@@ -122,6 +128,7 @@ def ray_head(s3_server: str):
     except subprocess.TimeoutExpired:
         os.killpg(head.pid, 9)
     shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(Path(token).parent, ignore_errors=True)
 
 
 @pytest.fixture

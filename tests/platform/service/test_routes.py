@@ -219,6 +219,16 @@ def test_a_spec_is_submitted_as_sent_json_or_yaml(api: TestClient, jobs: FakeJob
         "best_params": None, "params": [], "created_at": None, "finished_at": None, "error": None}
 
 
+def test_a_job_that_ended_before_its_driver_wrote_a_row_is_failed(api: TestClient, jobs: FakeJobs):
+    experiment_id = api.post("/experiments", json=svm_spec()).json()["experiment_id"]
+    jobs.states[experiment_id] = "FAILED"  # e.g. its driver could not import tunelake on the head node
+    shown = api.get(f"/experiments/{experiment_id}").json()
+    assert (shown["status"], shown["job_status"]) == ("failed", "FAILED")
+    assert f"/experiments/{experiment_id}/logs" in shown["error"]
+    listed = {e["experiment_id"]: e["status"] for e in api.get("/experiments").json()["data"]}
+    assert listed[experiment_id] == "failed"
+
+
 def test_validate_checks_without_submitting(api: TestClient, jobs: FakeJobs):
     assert api.post("/experiments/validate", json=svm_spec()).json() == {"valid": True, "trials": 12,
                                                                         "name": "svm-demo"}

@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     options.spec(p)
     options.run_options(p)
     options.experiment_id(p)
+    p.add_argument("--code-snapshot", metavar="DIR", help="use the code a tunelake service fetched into DIR "
+                   "(how its jobs get code whose URL holds a password) instead of fetching code_github")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("resume", help="continue an experiment whose driver died (Tune's saved state)")
@@ -41,7 +43,7 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.experiments.run import run
 
     result = run(args.spec, lake=args.lake, address=args.address, progress=not args.quiet,
-                 experiment_id=args.experiment_id)
+                 experiment_id=args.experiment_id, code_snapshot=args.code_snapshot)
     print_run(out, result)
     return Exit.ERROR if result.error else Exit.OK
 

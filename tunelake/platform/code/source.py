@@ -136,11 +136,11 @@ class GitSource(CodeSource):
                 ).stdout
             except CodeSourceError as exc:
                 raise CodeSourceError(f"code_github {shown!r} (ref {self.ref or 'HEAD'}): {exc}") from None
-        _refuse_links_out(archive, f"code_github {shown!r} at {commit[:12]}")
+        refuse_links_out(archive, f"code_github {shown!r} at {commit[:12]}")
         return Snapshot(source=shown, commit=commit, archive=archive)
 
 
-def _refuse_links_out(archive: bytes, shown: str) -> None:
+def refuse_links_out(archive: bytes, shown: str) -> None:
     """Refuse a commit holding a link that names a path outside the tree (the nodes check again, unpacked)."""
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
         for member in tar:

@@ -22,7 +22,8 @@ from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.ids import EXPERIMENT_ID, new_experiment_id
 from tunelake.paths import cache_root
 from tunelake.platform.code import workspace
-from tunelake.platform.code.source import Snapshot, code_source, redact_url
+from tunelake.platform.code.source import CodeSource, Snapshot, code_source, redact_url
+from tunelake.platform.code.staged import StagedSource
 from tunelake.platform.experiments.lifecycle import ExperimentRecord, Result
 from tunelake.platform.models.store import ModelStore, model_store
 from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
@@ -63,7 +64,8 @@ class Experiment:
     """One run of a spec against a lake. Use :func:`run` unless you need the steps."""
 
     def __init__(self, spec: Spec, lake: Lake, base_dir: Path | None = None, address: str | None = None,
-                 experiment_id: str | None = None, created: datetime | None = None) -> None:
+                 experiment_id: str | None = None, created: datetime | None = None,
+                 code: CodeSource | None = None) -> None:
         if spec.backend is Backend.AWS and not (address or os.environ.get("RAY_ADDRESS")):
             raise UserInputError(
                 "backend 'aws' runs on a Ray cluster: start one with `ray up` on the config from "
@@ -79,6 +81,7 @@ class Experiment:
         self.record = ExperimentRecord(lake, self.experiment_id, _description(spec),
                                        self.store.uri_for(self.experiment_id, ""), created)
         self.dataset_id: str | None = None
+        self.code = code  # else the spec's code_github
         self.snapshot: Snapshot | None = None
         self.expected_commit: str | None = None
         self.replay: dict[str, dict[str, Any]] = {}
@@ -118,7 +121,7 @@ class Experiment:
             self.dataset_id = info.dataset_id
             if self.spec.warm_start.meta:
                 self.meta_points = meta_points(self.lake, self.spec, info)
-        source = code_source(self.spec.code_github, self.spec.code_ref, cache_root(), self.base_dir)
+        source = self.code or code_source(self.spec.code_github, self.spec.code_ref, cache_root(), self.base_dir)
         self.snapshot = source.snapshot()
         if self.expected_commit and self.snapshot.commit != self.expected_commit:
             raise CodeSourceError(
@@ -190,15 +193,19 @@ def run(
     address: str | None = None,
     progress: bool = False,
     experiment_id: str | None = None,
+    code_snapshot: str | Path | None = None,
 ) -> Result:
     """Run an experiment and return its :class:`Result` (trials as a DataFrame).
 
     ``spec`` is a :class:`Spec`, a dict, or the path of a JSON/YAML file
     (relative ``code_github`` paths are then taken from the file's folder).
     ``lake`` defaults to ``$TUNELAKE_LAKE``, else ``./tunelake-lake``;
-    ``address`` to ``$RAY_ADDRESS``, else a local Ray instance.
+    ``address`` to ``$RAY_ADDRESS``, else a local Ray instance. ``code_snapshot``
+    is a folder where the service staged the code it fetched (see :mod:`~tunelake.platform.code.staged`).
     """
     parsed, base_dir = _as_spec(spec)
     if experiment_id is not None and not EXPERIMENT_ID.fullmatch(experiment_id):
         raise UserInputError(f"experiment id {experiment_id!r}: use letters, digits, '-' and '_' (at most 100)")
-    return Experiment(parsed, Lake(lake), base_dir, address, experiment_id=experiment_id).run(progress=progress)
+    code = StagedSource(Path(code_snapshot), parsed.code_github) if code_snapshot else None
+    return Experiment(parsed, Lake(lake), base_dir, address, experiment_id=experiment_id,
+                      code=code).run(progress=progress)

@@ -5,10 +5,12 @@ job's working directory; the job runs ``python -m tunelake run`` on the
 cluster with the id the service assigned, so the service can answer for the
 experiment before its driver has written a row.
 
-Nothing secret is written down: a ``code_github`` URL's ``user:password@`` is
-taken out of the staged spec and given to the job as environment variables
-(its git credential helper reads them), and the staging folder is removed as
-soon as Ray has the package.
+Nothing secret reaches Ray: for a ``code_github`` URL with a ``user:password@``
+the service fetches the code itself (git gets the password from a credential
+helper's environment, never a file) and stages the snapshot with the spec,
+which keeps the URL without it; a job's environment would not do, as Ray logs
+it on the head node and returns it to anyone who lists jobs. The staging
+folder is removed as soon as Ray has the package.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from tunelake.errors import TunelakeError
-from tunelake.platform.code.source import url_credentials
+from tunelake.platform.code.source import GitSource, Snapshot, url_credentials
+from tunelake.platform.code.staged import stage
 
 PREFIX = "tunelake-"
 
@@ -57,35 +60,43 @@ class JobLauncher:
         return self._client_obj
 
     def submit(self, experiment_id: str, spec: dict[str, Any]) -> str:
-        """``tunelake run`` of ``spec`` as a job (the code URL's credentials in its environment, not its files)."""
-        env: dict[str, str] = {}
-        if isinstance(spec.get("code_github"), str):
-            url, env = url_credentials(spec["code_github"])
+        """``tunelake run`` of ``spec`` as a job; code whose URL holds a password is fetched here and staged.
+
+        Blocking (git, then Ray's upload): call it from a worker thread.
+        """
+        command, files = ["run", "experiment.json"], {}
+        url, credentials = url_credentials(spec.get("code_github") or "")
+        if credentials:
+            snapshot = GitSource(spec["code_github"], spec.get("code_ref"), self.state_dir).snapshot()
             spec = {**spec, "code_github": url}
-        return self._submit(experiment_id, ["run", "experiment.json"], {"experiment.json": json.dumps(spec, indent=2)},
-                            env)
+            command += ["--code-snapshot", "code"]
+            files = {"code": snapshot}
+        return self._submit(experiment_id, command, {"experiment.json": json.dumps(spec, indent=2), **files})
 
     def submit_automl(self, experiment_id: str, spec: dict[str, Any]) -> str:
         """``tunelake automl`` of an AutoML spec as a job (staged as a file, like an experiment's spec)."""
         return self._submit(experiment_id, ["automl", "--spec", "automl.json"],
                             {"automl.json": json.dumps(spec, indent=2)})
 
-    def _submit(self, experiment_id: str, command: list[str], files: dict[str, str],
-                env: dict[str, str] | None = None) -> str:
-        """One job: its files staged as the working directory, the id and lake the service chose.
+    def _submit(self, experiment_id: str, command: list[str], files: dict[str, str | Snapshot]) -> str:
+        """One job: its files (texts, and snapshots as folders) staged as the working directory, the id and
+        lake the service chose.
 
         Ray packs and uploads the working directory during ``submit_job``, so the stage goes right after.
         """
         jobs = self.state_dir / "jobs"
         jobs.mkdir(parents=True, exist_ok=True)
         argv = ["python", "-m", "tunelake", *command, "--quiet", "--experiment-id", experiment_id, "--lake", self.lake]
-        with tempfile.TemporaryDirectory(dir=jobs, prefix=f"{experiment_id}-") as stage:
-            for name, text in files.items():
-                (Path(stage) / name).write_text(text)
+        with tempfile.TemporaryDirectory(dir=jobs, prefix=f"{experiment_id}-") as folder:
+            for name, content in files.items():
+                if isinstance(content, Snapshot):
+                    stage(content, Path(folder) / name)
+                else:
+                    (Path(folder) / name).write_text(content)
             # A stopped job's driver gets SIGTERM, then SIGKILL after this long (Ray's default is 3 s): time
             # for Tune to stop its trials and save its state, and for the driver to write how it ended.
-            env_vars = {"RAY_JOB_STOP_WAIT_TIME_S": str(STOP_GRACE_S), **(env or {})}
-            runtime_env: dict[str, Any] = {"working_dir": stage, "env_vars": env_vars}
+            env_vars = {"RAY_JOB_STOP_WAIT_TIME_S": str(STOP_GRACE_S)}
+            runtime_env: dict[str, Any] = {"working_dir": folder, "env_vars": env_vars}
             return self._client.submit_job(entrypoint=shlex.join(argv), submission_id=PREFIX + experiment_id,
                                            runtime_env=runtime_env)
 

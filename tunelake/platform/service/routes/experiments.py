@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
-from tunelake.errors import SpecError
+from tunelake.errors import CodeSourceError, SpecError
 from tunelake.ids import EXPERIMENT_ID, new_experiment_id
 from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep
 from tunelake.platform.service.schemas import (
@@ -63,7 +63,10 @@ async def create_experiment(request: Request, jobs: JobsDep) -> ExperimentCreate
     """Validate a spec (JSON or YAML body) and start it as a Ray job; 422 lists every problem."""
     spec, document = await _spec_from(request)
     experiment_id = new_experiment_id(spec.display_name())
-    job_id = jobs.submit(experiment_id, document)
+    try:  # off the loop: a code URL with a password is fetched here, then Ray uploads the job's files
+        job_id = await run_in_threadpool(jobs.submit, experiment_id, document)
+    except CodeSourceError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, redact(str(exc))) from None
     return ExperimentCreated(experiment_id=experiment_id, job_id=job_id)
 
 
@@ -87,6 +90,16 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
     )
 
 
+def _not_in_lake(experiment_id: str, job_status: str) -> ExperimentPublic:
+    """A job whose driver has not written the experiment's row: ``submitted`` while the job may still write it,
+    ``failed`` once the job ended without (a driver that could not start: its logs say why)."""
+    if job_status in ("PENDING", "RUNNING"):
+        return ExperimentPublic(experiment_id=experiment_id, status="submitted", job_status=job_status)
+    return ExperimentPublic(experiment_id=experiment_id, status="failed", job_status=job_status,
+                            error=f"the Ray job ended ({job_status}) before its driver wrote to the lake; "
+                                  f"GET /experiments/{experiment_id}/logs says why")
+
+
 @router.get("", response_model=ExperimentsPublic)
 def list_experiments(lake: LakeDep, jobs: JobsDep, offset: Annotated[int, Query(ge=0)] = 0,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ExperimentsPublic:
@@ -95,8 +108,7 @@ def list_experiments(lake: LakeDep, jobs: JobsDep, offset: Annotated[int, Query(
     counts = catalog.all_status_counts(lake)
     submitted = jobs.submitted()
     known = {r["experiment_id"] for r in rows}
-    pending = [ExperimentPublic(experiment_id=e, status="submitted", job_status=s)
-               for e, s in sorted(submitted.items(), reverse=True) if e not in known]
+    pending = [_not_in_lake(e, s) for e, s in sorted(submitted.items(), reverse=True) if e not in known]
     data = pending + [_public(r, counts.get(r["experiment_id"], {}), submitted.get(r["experiment_id"])) for r in rows]
     return ExperimentsPublic(data=data[offset:offset + limit], count=len(data))
 
@@ -110,7 +122,7 @@ def get_experiment(experiment_id: str, lake: LakeDep, jobs: JobsDep) -> Experime
     if row is None:
         if job_status is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
-        return ExperimentPublic(experiment_id=experiment_id, status="submitted", job_status=job_status)
+        return _not_in_lake(experiment_id, job_status)
     return _public(row, catalog.status_counts(lake, experiment_id), job_status)
 
 
