@@ -1,8 +1,17 @@
-"""AutoML quality at equal wall-clock budgets: tunelake warm vs tunelake cold vs FLAML.
+"""AutoML quality at equal wall-clock budgets: tunelake warm and cold, FLAML, AutoGluon, untuned defaults.
 
     pip install "flaml[automl]"    # the peer; not a tunelake dependency
-    python benchmarks/automl.py ../shared/datasets --datasets 8 --budget 30 \
+    python -m venv ag && ag/bin/pip install "autogluon.tabular[lightgbm,xgboost,catboost]==1.6.3"
+    python benchmarks/automl.py ../shared/datasets --datasets 8 --budgets 10 30 60 --autogluon-python ag/bin/python \
         --out benchmarks/results/automl.json
+
+Besides the searches, two untimed contenders per split: the untuned
+HistGradientBoosting (the zoo's default configuration) and the meta-model's
+first proposal, each fitted once on the training part (is the first
+proposal at least as good as the default?). ``tunelake-nearest`` is warm
+tunelake with the artifact's ordering set to the nearest-neighbour lookup
+that shipped before the meta-model. AutoGluon runs in its own Python (its
+pins clash with tunelake's); its wall time includes that Python's start.
 
 For each dataset (the corpus' smallest-first order, those with at least
 ``--min-rows`` rows, then every k-th so that ``--datasets`` of them span the
@@ -27,8 +36,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import pickle
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -102,12 +113,44 @@ def run_flaml(train: Path, test: pd.DataFrame, task: str, budget: float, seed: i
     return {"score": score(task, ty, model.predict(tx)), "configurations": sum(model._iter_per_learner.values())}
 
 
+def run_autogluon(python: str, train: Path, test: pd.DataFrame, task: str, budget: float, seed: int) -> dict:
+    test_path = train.with_name(train.stem + "-test.parquet")
+    test.to_parquet(test_path)
+    done = subprocess.run([python, str(Path(__file__).with_name("peers") / "autogluon_fit.py"), str(train),
+                           str(test_path), task, str(budget), str(seed)], capture_output=True, text=True,
+                          timeout=budget * 5 + 300)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fit_one(config: dict, train: Path, test: pd.DataFrame, task: str, seed: int) -> dict:
+    """One zoo configuration fitted on the training part, scored on the test part."""
+    x, y = xy(pd.read_parquet(train), task)
+    model = zoo.build_pipeline(task, zoo.complete(config), x, seed).fit(x, y)
+    tx, ty = xy(test, task)
+    return {"score": score(task, ty, model.predict(tx)), "configurations": 1}
+
+
+def first_proposal(train: Path, task: str, lake: Lake, held_out: frozenset[str]) -> dict:
+    from tunelake.metalearn.dataset import describe
+    from tunelake.metalearn.recommend import recommend
+
+    info = describe(str(train), "target")
+    return recommend(lake, info.meta_features, task, k=1, exclude=held_out)[0].config
+
+
 def compare(dataset: str, task: str, seed: int, contenders: dict[str, Callable[[], dict]]) -> dict:
-    """One split: every contender's test score, wall time, configurations tried, final model size and rank."""
+    """One split: every contender's test score, wall time, configurations tried, final model size and rank
+    (a contender that fails or delivers no model scores nothing, and ranks last)."""
     scores, walls, tried, members = {}, {}, {}, {}
     for name, run in contenders.items():
         start = time.perf_counter()
-        outcome = run()
+        try:
+            outcome = run()
+        except Exception as exc:  # a contender without a model: recorded, and the benchmark goes on
+            print(f"{dataset} {seed} {name}: no model ({type(exc).__name__}: {str(exc)[:300]})", flush=True)
+            outcome = {"score": float("nan"), "configurations": 0}
         walls[name] = round(time.perf_counter() - start, 1)
         scores[name] = round(outcome["score"], 4)
         tried[name] = outcome["configurations"]
@@ -120,12 +163,64 @@ def compare(dataset: str, task: str, seed: int, contenders: dict[str, Callable[[
 
 
 def ranks(scores: dict[str, float]) -> dict[str, float]:
-    """1 = best; ties share the mean of their places."""
+    """1 = best; ties share the mean of their places; no score is the worst."""
+    scores = {n: (-1e9 if v != v else v) for n, v in scores.items()}
     out = {}
     for name, value in scores.items():
         better = sum(v > value + TIE for v in scores.values())
         same = sum(abs(v - value) <= TIE for v in scores.values())
         out[name] = better + (same + 1) / 2
+    return out
+
+
+def nearest_artifact(workdir: Path) -> str | None:
+    """The shipped artifact with its ordering set to the nearest-neighbour lookup (the baseline it replaced)."""
+    from tunelake.metalearn.artifact import load_artifact
+
+    artifact = load_artifact()
+    if artifact is None:
+        return None
+    for history in artifact.tasks.values():
+        history.strategy = "nearest"
+    path = workdir / "nearest-artifact.json"
+    path.write_text(artifact.model_dump_json())
+    return str(path)
+
+
+def searches(args: argparse.Namespace, train: Path, test: pd.DataFrame, task: str, lake: Lake,
+             held_out: frozenset[str], seed: int, budget: float, nearest: str | None) -> dict[str, Callable]:
+    def warm_with(artifact: str) -> dict:
+        before = os.environ.get("TUNELAKE_PRIOR")
+        os.environ["TUNELAKE_PRIOR"] = artifact
+        try:
+            return run_tunelake(train, test, task, budget, True, lake, held_out, seed, args.ensemble)
+        finally:
+            os.environ.pop("TUNELAKE_PRIOR") if before is None else os.environ.update(TUNELAKE_PRIOR=before)
+
+    contenders = {
+        "tunelake-warm": lambda: run_tunelake(train, test, task, budget, True, lake, held_out, seed, args.ensemble),
+        "tunelake-cold": lambda: run_tunelake(train, test, task, budget, False, lake, held_out, seed, args.ensemble),
+        "flaml": lambda: run_flaml(train, test, task, budget, seed),
+    }
+    if nearest:
+        contenders["tunelake-nearest"] = lambda: warm_with(nearest)
+    if args.autogluon_python:
+        contenders["autogluon"] = lambda: run_autogluon(args.autogluon_python, train, test, task, budget, seed)
+    return {n: c for n, c in contenders.items() if not args.only or n in args.only}
+
+
+def summarize(rows: list[dict], budget: float | None) -> dict:
+    rows = [r for r in rows if r["budget_s"] == budget]
+    names = list(rows[0]["scores"]) if rows else []
+    out: dict = {"budget_s": budget, "splits": len(rows),
+                 "mean_rank": {n: round(statistics.mean(r["ranks"][n] for r in rows), 3) for n in names},
+                 "models_delivered": {n: sum(r["scores"][n] == r["scores"][n] for r in rows) for n in names}}
+    lead = "tunelake-warm" if "tunelake-warm" in names else "first-proposal"
+    for peer in names:
+        if peer != lead:
+            wins = sum(r["scores"][lead] > r["scores"][peer] + TIE for r in rows)
+            losses = sum(r["scores"][lead] < r["scores"][peer] - TIE for r in rows)
+            out[f"{lead}_vs_{peer}"] = {"wins": wins, "ties": len(rows) - wins - losses, "losses": losses}
     return out
 
 
@@ -135,7 +230,10 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=8)
     parser.add_argument("--min-rows", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset, each with its own seed")
-    parser.add_argument("--budget", type=float, default=30.0, help="seconds of search per contender and dataset")
+    parser.add_argument("--budgets", type=float, nargs="+", default=[30.0],
+                        help="seconds of search per contender and dataset (each budget is a run of its own)")
+    parser.add_argument("--only", nargs="+", help="only these searching contenders")
+    parser.add_argument("--autogluon-python", help="a Python with autogluon.tabular installed (see above)")
     parser.add_argument("--ensemble", action="store_true",
                         help="tunelake's final model: an ensemble (automl --ensemble)")
     parser.add_argument("--out", help="write the figures as JSON here")
@@ -149,26 +247,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tunelake-automl-bench-") as tmp:
         workdir = Path(tmp)
         lake = Lake(str(workdir / "lake"))
+        nearest = nearest_artifact(workdir)
         for path in pick(args.directory, args.datasets, args.min_rows):
             task, group = index[path.name]["task"], index[path.name]["group"]
             held_out = frozenset(d for d, g in groups.items() if g == group)
             for seed in range(args.seeds):
                 train, test = split(path, task, workdir, seed)
                 held_out |= {fingerprint(train)}
-                rows.append(compare(path.stem, task, seed, {
-                    "tunelake-warm": lambda: run_tunelake(train, test, task, args.budget, True, lake, held_out, seed,
-                                                          args.ensemble),
-                    "tunelake-cold": lambda: run_tunelake(train, test, task, args.budget, False, lake, held_out, seed,
-                                                          args.ensemble),
-                    "flaml": lambda: run_flaml(train, test, task, args.budget, seed),
-                }))
-    names = ["tunelake-warm", "tunelake-cold", "flaml"]
-    mean_rank = {n: round(statistics.mean(r["ranks"][n] for r in rows), 3) for n in names}
-    wins = sum(r["scores"]["tunelake-warm"] > r["scores"]["flaml"] + TIE for r in rows)
-    losses = sum(r["scores"]["tunelake-warm"] < r["scores"]["flaml"] - TIE for r in rows)
-    summary = {"datasets": len({r["dataset"] for r in rows}), "splits": len(rows), "seeds": args.seeds,
-               "budget_s": args.budget, "ensemble": args.ensemble, "mean_rank": mean_rank,
-               "warm_vs_flaml": {"wins": wins, "ties": len(rows) - wins - losses, "losses": losses}}
+                proposal = first_proposal(train, task, lake, held_out)
+                rows.append({**compare(path.stem, task, seed, {
+                    "hgb-default": lambda: fit_one(zoo.active(zoo.default_config()), train, test, task, seed),
+                    "first-proposal": lambda: fit_one(proposal, train, test, task, seed)}),
+                    "budget_s": None, "first_proposal": proposal})
+                for budget in args.budgets:
+                    rows.append({**compare(path.stem, task, seed, searches(
+                        args, train, test, task, lake, held_out, seed, budget, nearest)), "budget_s": budget})
+    summary = {"datasets": len({r["dataset"] for r in rows}), "seeds": args.seeds, "ensemble": args.ensemble,
+               "by_budget": [summarize(rows, b) for b in [None, *args.budgets]]}
     print(json.dumps(summary, indent=2))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

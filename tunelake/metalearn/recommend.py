@@ -1,26 +1,28 @@
-"""Warm-start proposals for a new dataset, from every earlier AutoML trial in the lake.
+"""Warm-start proposals for a new dataset: the meta-model's when an artifact is at hand, else the lake's nearest.
 
-Offline, nothing is fitted: the lake is the model. Online, for a dataset's
-meta-features, the recommender finds the nearest earlier datasets of the
-same task (standardized meta-feature distance), scores each configuration
-tried there by its normalized score on its own dataset (1 = the best seen
-there, 0 = the worst) weighted by how near that dataset is, and proposes the
-best predicted first, at most two of a family, so the proposals are diverse
-without filling up with a weak family's best. A robust default
-(histogram gradient boosting with its defaults) is always among them, since a
-proposal learned from other data can lose to a plain default.
+With an artifact (the shipped one, one fitted into the lake by ``tunelake
+metalearn fit``, or ``$TUNELAKE_PRIOR``), :func:`tunelake.metalearn.propose.propose`
+ranks the pool and the lake's own best configurations with the fitted
+meta-model. Without one (``TUNELAKE_PRIOR=none``, or a task it does not
+know), the baseline it was judged against answers from the lake alone: the
+nearest earlier datasets of the same task (standardized meta-feature
+distance), each configuration tried there scored by its normalized score on
+its own dataset (1 = the best seen there, 0 = the worst) weighted by how
+near that dataset is, best first, at most two of a family. A robust default
+(histogram gradient boosting with its defaults) is always among the
+proposals, since a proposal learned from other data can lose to it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
+from tunelake.metalearn.artifact import load_artifact
 from tunelake.metalearn.dataset import describe, where
 from tunelake.metalearn.features import FEATURE_SET
-from tunelake.metalearn.prior import load_prior
+from tunelake.metalearn.propose import Proposal, propose
 from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
@@ -30,25 +32,6 @@ DISTANCE_FEATURES = ("log_rows", "log_features", "ratio_categorical", "missing_r
                      "lm_naive_bayes")
 NEIGHBOURS = 5
 MAX_PER_FAMILY = 2
-
-
-@dataclass(frozen=True)
-class Proposal:
-    config: dict[str, Any]  # family + that family's hyperparameters
-    predicted: float | None  # normalized score expected (1 = best seen on similar data)
-    evidence: list[dict[str, Any]] = field(default_factory=list)  # nearest datasets behind it
-
-
-def _history(lake: Lake, task: str, use_prior: bool = True) -> list[dict[str, Any]]:
-    """Earlier completed AutoML trials of ``task``: the lake's, then the shipped prior's."""
-    rows = catalog.automl_history(lake, task, FEATURE_SET)
-    prior = load_prior() if use_prior else None
-    if prior is not None:
-        seen = {r["dataset_id"] for r in rows}
-        rows += [{"dataset_id": d.dataset_id, "name": d.name, "meta_features": json.dumps(d.meta_features),
-                  "params": json.dumps(config), "value": value}
-                 for d in prior.datasets if d.task == task and d.dataset_id not in seen for config, value in d.trials]
-    return rows
 
 
 def _vector(meta: dict[str, float]) -> list[float]:
@@ -71,8 +54,16 @@ def distances(meta: dict[str, float], others: dict[str, dict[str, float]]) -> di
 
 def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
               exclude: frozenset[str] = frozenset(), use_prior: bool = True) -> list[Proposal]:
-    """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves datasets out."""
-    rows = [r for r in _history(lake, task, use_prior) if r["dataset_id"] not in exclude]
+    """Up to ``k`` proposals (the default among them), best first; ``exclude`` leaves datasets out (of the
+    lake's rows, and of the artifact's meta-model, refitted without them)."""
+    rows = [r for r in catalog.automl_history(lake, task, FEATURE_SET) if r["dataset_id"] not in exclude]
+    artifact = load_artifact(lake) if use_prior else None
+    proposals = propose(artifact, task, meta, k, rows, exclude) if artifact is not None else None
+    return proposals if proposals is not None else nearest(rows, meta, k)
+
+
+def nearest(rows: list[dict[str, Any]], meta: dict[str, float], k: int) -> list[Proposal]:
+    """The nearest-neighbour baseline over ``rows`` (``catalog.automl_history``)."""
     hedge = Proposal(active(default_config(DEFAULT_FAMILY)), None, [{"why": "robust default"}])
     if not rows:
         return [hedge]
@@ -80,9 +71,9 @@ def recommend(lake: Lake, meta: dict[str, float], task: str, k: int = 5,
     for r in rows:
         by_dataset.setdefault(r["dataset_id"], []).append(r)
     distance = distances(meta, {d: json.loads(rs[0]["meta_features"] or "{}") for d, rs in by_dataset.items()})
-    nearest = sorted(distance, key=distance.get)[:NEIGHBOURS]
+    closest = sorted(distance, key=distance.get)[:NEIGHBOURS]
     candidates: list[Proposal] = []
-    for d in nearest:
+    for d in closest:
         values = [r["value"] for r in by_dataset[d]]
         lo, hi = min(values), max(values)
         weight = 1.0 / (1.0 + distance[d])

@@ -13,6 +13,7 @@ hundreds of levels stays small), and scaling for the families that need it.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -38,6 +39,10 @@ class Family:
     needs_scaling: bool
     build: Callable[[str, dict[str, Any], int], Any]
     max_rows: int | None = None  # slower than this size allows: left out of the search
+    requires: str | None = None  # the module an optional family needs (left out of searches without it)
+
+    def available(self) -> bool:
+        return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
 
 def _hgb(task: str, p: dict[str, Any], seed: int) -> Any:
@@ -80,6 +85,30 @@ def _knn(task: str, p: dict[str, Any], seed: int) -> Any:
     return cls(n_neighbors=int(p["n_neighbors"]), weights=p["weights"])
 
 
+def _lgbm(task: str, p: dict[str, Any], seed: int) -> Any:
+    import lightgbm
+
+    cls = lightgbm.LGBMClassifier if task == "classification" else lightgbm.LGBMRegressor
+    return cls(learning_rate=p["learning_rate"], n_estimators=int(p["n_estimators"]), num_leaves=int(p["num_leaves"]),
+               min_child_samples=int(p["min_child_samples"]), colsample_bytree=p["colsample_bytree"],
+               reg_lambda=p["reg_lambda"], subsample=p["subsample"], subsample_freq=1 if p["subsample"] < 1 else 0,
+               n_jobs=1, random_state=seed, verbose=-1)
+
+
+def _xgb(task: str, p: dict[str, Any], seed: int) -> Any:
+    import xgboost
+
+    args = {"learning_rate": p["learning_rate"], "n_estimators": int(p["n_estimators"]),
+            "max_depth": int(p["max_depth"]), "min_child_weight": p["min_child_weight"], "subsample": p["subsample"],
+            "colsample_bytree": p["colsample_bytree"], "reg_lambda": p["reg_lambda"], "tree_method": "hist",
+            "n_jobs": 1, "random_state": seed}
+    if task == "classification":  # XGBoost wants labels 0..n-1; the zoo's targets are strings
+        from tunelake.metalearn.encoded import LabelEncoded
+
+        return LabelEncoded(xgboost.XGBClassifier(**args))
+    return xgboost.XGBRegressor(**args)
+
+
 def _mlp(task: str, p: dict[str, Any], seed: int) -> Any:
     from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -97,6 +126,19 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20,
             "l2_regularization": 1e-6, "max_features": 1.0},
            False, _hgb),
+    # LightGBM's and XGBoost's own defaults are each family's default.
+    Family("lgbm", {"learning_rate": Param("loguniform", 0.005, 0.5), "n_estimators": Param("logint", 16, 1000),
+                    "num_leaves": Param("logint", 4, 256), "min_child_samples": Param("logint", 2, 100),
+                    "colsample_bytree": Param("uniform", 0.3, 1.0), "subsample": Param("uniform", 0.5, 1.0),
+                    "reg_lambda": Param("loguniform", 1e-3, 10.0)},
+           {"learning_rate": 0.1, "n_estimators": 100, "num_leaves": 31, "min_child_samples": 20,
+            "colsample_bytree": 1.0, "subsample": 1.0, "reg_lambda": 1e-3}, False, _lgbm),
+    Family("xgb", {"learning_rate": Param("loguniform", 0.005, 0.5), "n_estimators": Param("logint", 16, 1000),
+                   "max_depth": Param("int", 2, 12), "min_child_weight": Param("loguniform", 0.5, 50.0),
+                   "subsample": Param("uniform", 0.5, 1.0), "colsample_bytree": Param("uniform", 0.3, 1.0),
+                   "reg_lambda": Param("loguniform", 1e-2, 10.0)},
+           {"learning_rate": 0.3, "n_estimators": 100, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0,
+            "colsample_bytree": 1.0, "reg_lambda": 1.0}, False, _xgb, requires="xgboost"),
     Family("rf", {"n_estimators": Param("int", 50, 300), "max_features": Param("uniform", 0.1, 1.0),
                   "min_samples_leaf": Param("logint", 1, 20)},
            {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 1}, False, _forest(False)),
@@ -121,7 +163,8 @@ def key(family: str, name: str) -> str:
 
 
 def families_for(n_rows: int) -> list[str]:
-    return [f.name for f in FAMILIES.values() if f.max_rows is None or n_rows <= f.max_rows]
+    """The families a search on ``n_rows`` rows may use: installed, and fast enough at that size."""
+    return [f.name for f in FAMILIES.values() if (f.max_rows is None or n_rows <= f.max_rows) and f.available()]
 
 
 def default_config(family: str = DEFAULT_FAMILY) -> dict[str, Any]:

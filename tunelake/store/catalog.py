@@ -70,6 +70,25 @@ def metrics_of(lake: Lake, experiment_ids: list[str]) -> dict[str, str]:
     return {r["experiment_id"]: r["primary_metric"] for r in rows}
 
 
+def pool_datasets_done(lake: Lake, command: str, pool: str) -> set[str]:
+    """Datasets whose candidate pool ``pool`` has been scored to the end (the dense bootstrap skips them)."""
+    rows = query(lake, "SELECT DISTINCT dataset_id FROM experiments "
+                       "WHERE status = 'completed' AND command = ? AND spec->>'pool' = ?", [command, pool]).to_pylist()
+    return {r["dataset_id"] for r in rows}
+
+
+def pool_scores(lake: Lake, command: str, pool: str, feature_set: str) -> list[dict[str, Any]]:
+    """Every trial of the completed pool experiments: the dense history (datasets x configurations), with each
+    dataset's name, task and meta-features; failed configurations have no value."""
+    return query(lake, """
+        SELECT t.dataset_id, d.name, d.task, d.meta_features, t.params, t.status,
+               CASE WHEN t.status = 'completed' AND isfinite(t.value) THEN t.value END AS value
+        FROM trials t JOIN experiments e USING (experiment_id) JOIN datasets d ON d.dataset_id = t.dataset_id
+        WHERE e.status = 'completed' AND e.command = ? AND e.spec->>'pool' = ? AND d.feature_set = ?
+        ORDER BY t.dataset_id, t.trial_id
+    """, [command, pool, feature_set]).to_pylist()
+
+
 def automl_datasets_done(lake: Lake) -> set[str]:
     """Datasets an AutoML search has completed on (the prior's bootstrap skips them)."""
     rows = query(lake, "SELECT DISTINCT dataset_id FROM experiments "

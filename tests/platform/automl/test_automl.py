@@ -20,7 +20,9 @@ from tunelake.store.query import query
 pytestmark = pytest.mark.slow
 
 
-def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: Path, capsys):
+def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: Path, capsys,
+                                              monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TUNELAKE_PRIOR", "none")  # the lake alone: the nearest-neighbour baseline over its searches
     # a small history: two classification datasets searched cold
     for name, final in (("appendicitis", ["--ensemble"]), ("hepatitis", [])):
         assert main(["automl", str(DATASETS / f"{name}.parquet"), "--target", "target", "--trials", "6",

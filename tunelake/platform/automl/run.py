@@ -56,7 +56,7 @@ class AutoMLResult(Result):
 
 
 @dataclass(frozen=True)
-class _Data:
+class Data:
     """The dataset read once: what the lake records, and the features and target the trials fit."""
 
     info: DatasetInfo
@@ -69,21 +69,21 @@ class _Data:
         return self.info.task
 
 
-def _read(spec: AutoMLSpec) -> _Data:
+def read_data(spec: AutoMLSpec) -> Data:
     """Features and target, ready for the zoo's pipelines (rows without a target dropped), once the data,
     its target and the metric are known to make a problem a search can learn."""
     def learnable(table: Any, task: str) -> None:
-        check_learnable(table, spec.target, task, _metric(spec, task), spec.folds)
+        check_learnable(table, spec.target, task, metric_of(spec, task), spec.folds)
 
     info = describe(where(spec.data), spec.target, fields=("data", "--target"), check=learnable)
     frame = info.table.to_pandas()
     frame = frame[frame[spec.target].notna()]
     x = zoo.prepare_frame(frame.drop(columns=[spec.target]))
     y = frame[spec.target].astype(str) if info.task == "classification" else frame[spec.target].astype(float)
-    return _Data(info, x, y)
+    return Data(info, x, y)
 
 
-def _metric(spec: AutoMLSpec, task: str) -> str:
+def metric_of(spec: AutoMLSpec, task: str) -> str:
     return spec.metric or DEFAULT_METRIC[task]
 
 
@@ -92,7 +92,7 @@ def _unique(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list({json.dumps(p, sort_keys=True, default=str): p for p in points}.values())
 
 
-def _record(lake: Lake, experiment_id: str, spec: AutoMLSpec, data: _Data, metric: str,
+def _record(lake: Lake, experiment_id: str, spec: AutoMLSpec, data: Data, metric: str,
             proposals: list[Proposal]) -> ExperimentRecord:
     search = {"family": zoo.families_for(len(data.x)), **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
     options = {**spec.model_dump(mode="json"), "data": where(spec.data), "task": data.task, "metric": metric,
@@ -122,8 +122,8 @@ def automl(spec: AutoMLSpec, lake: str | None = None, address: str | None = None
     """
     started = time.time()
     the_lake = Lake(lake)
-    data = _read(spec)
-    metric = _metric(spec, data.task)
+    data = read_data(spec)
+    metric = metric_of(spec, data.task)
     fallback = Fallback(data.task, data.x, data.y, metric, spec.folds, spec.seed) if spec.time_budget_s else None
     record(the_lake, data.info)
     assert data.info.meta_features is not None
@@ -141,7 +141,7 @@ def automl(spec: AutoMLSpec, lake: str | None = None, address: str | None = None
                         ensemble_score=blend_score)
 
 
-def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: _Data, metric: str,
+def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, metric: str,
                     proposals: list[Proposal], deadline: float | None, progress: bool,
                     fallback: Fallback | None) -> tuple[list[dict[str, Any]], float | None]:
     """Run the search, then fit and store the final model; its members (none if no trial completed)."""

@@ -35,17 +35,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=cmd_recommend)
 
-    _register_metalearn(sub.add_parser("metalearn", help="build the meta-learning prior"))
+    _register_metalearn(sub.add_parser("metalearn", help="the dense history, the artifact and its evaluation"))
 
 
 def _register_metalearn(p: argparse.ArgumentParser) -> None:
     meta = p.add_subparsers(dest="metalearn_command", metavar="ACTION", required=True)
-    m = meta.add_parser("bootstrap", help="a fixed budget of AutoML trials on each dataset of a folder (resumable)")
+    m = meta.add_parser("bootstrap", help="score the fixed candidate pool on each dataset of a folder: the dense "
+                                          "history (resumable)")
     m.add_argument("directory", help=DATASETS_HELP)
-    m.add_argument("--trials", type=int, default=12)
     m.add_argument("--limit", type=int, help="at most this many datasets now (run again to continue)")
-    m.add_argument("--time-budget", type=float, metavar="S",
-                   help="at most S seconds of search per dataset (large datasets then get fewer trials)")
+    m.add_argument("--max-rows", type=int, default=2000, help="subsample larger datasets to this many rows")
+    m.add_argument("--folds", type=int, default=3, help="cross-validation folds per configuration")
     options.lake(m)
     m.set_defaults(handler=cmd_bootstrap)
 
@@ -59,10 +59,21 @@ def _register_metalearn(p: argparse.ArgumentParser) -> None:
     m.add_argument("--out", default="benchmarks/results/metalearn", help="folder for the JSON and the PNG")
     m.set_defaults(handler=cmd_evaluate)
 
-    m = meta.add_parser("prior", help="write the prior (best configs per dataset) from a bootstrapped lake")
+    m = meta.add_parser("build", help="the artifact (portfolio, fitted meta-model, the matrix, leave-one-group-out "
+                                      "figures) from a bootstrapped lake")
     options.lake(m)
-    m.add_argument("-o", "--output", help="where to write it (default: the package's prior.json)")
-    m.set_defaults(handler=cmd_prior)
+    m.add_argument("--corpus", help="the bootstrapped folder: its index.csv names each dataset's group (datasets "
+                                    "of one group are held out together)")
+    m.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                   help="skip leave-one-group-out (it chooses the ordering that ships)")
+    m.add_argument("-o", "--output", help="where to write it (default: the package's artifact.json)")
+    m.set_defaults(handler=cmd_build)
+
+    m = meta.add_parser("fit", help="refit the meta-model on the shipped history plus this lake's AutoML trials "
+                                    "(kept in the lake, where recommend and automl look first)")
+    options.lake(m)
+    m.add_argument("--evaluate", action="store_true", help="choose the ordering again by leave-one-group-out")
+    m.set_defaults(handler=cmd_fit)
 
 
 # flag -> AutoMLSpec field; help and defaults come from the schema, so CLI, API and Python agree
@@ -119,20 +130,32 @@ def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
     if args.format == "json":
         write_json([{"config": p.config, "predicted": p.predicted, "evidence": p.evidence} for p in proposals])
         return Exit.OK
-    rows = ((str(i), p.config["family"], json.dumps({k: v for k, v in p.config.items() if k != "family"}),
-             "" if p.predicted is None else f"{p.predicted:.3f}", json.dumps(p.evidence))
+    rows = ((str(i), p.config["family"], " ".join(f"{k}={v}" for k, v in p.config.items() if k != "family"),
+             "" if p.predicted is None else f"{p.predicted:.3f}", *_evidence_columns(p.evidence))
             for i, p in enumerate(proposals, start=1))
-    out.print(table(("#", "family", "hyperparameters", "predicted", "evidence"), rows,
-                    title=f"warm-start proposals ({task})"))
+    out.print(table(("#", "family", "hyperparameters", "predicted", "expected", "portfolio", "evidence"), rows,
+                    title=f"warm-start proposals ({task}); predicted: normalized score, 1 = as good as the best "
+                          "configuration known on such data"))
     return Exit.OK
+
+
+def _evidence_columns(evidence: list[dict[str, Any]]) -> tuple[str, str, str]:
+    """The expected metric value, the portfolio rank and the nearest datasets, from a proposal's evidence."""
+    first = evidence[0] if evidence else {}
+    expected = next((f"{k.removeprefix('expected_')} {v:.4f}" for k, v in first.items()
+                     if k.startswith("expected_") and v is not None), "")
+    rank = f"#{first['portfolio_rank']}" if first.get("portfolio_rank") else ""
+    near = first.get("nearest_datasets")
+    shown = ", ".join(f"{d['dataset']} ({d['distance']})" for d in near) if near else json.dumps(evidence)
+    return expected, rank, shown
 
 
 def cmd_bootstrap(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.automl.offline.bootstrap import bootstrap
 
-    n = bootstrap(Path(args.directory), args.lake, args.trials, args.limit, time_budget_s=args.time_budget,
+    n = bootstrap(Path(args.directory), args.lake, args.limit, max_rows=args.max_rows, folds=args.folds,
                   say=out.print)
-    out.print(f"searched {n} dataset(s) now")
+    out.print(f"scored the pool on {n} dataset(s) now")
     return Exit.OK
 
 
@@ -150,13 +173,33 @@ def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
     return Exit.OK
 
 
-def cmd_prior(args: argparse.Namespace, out: Console) -> int:
-    from tunelake.metalearn.prior import PRIOR_PATH, build_prior
+def cmd_build(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.metalearn.artifact import SHIPPED
+    from tunelake.metalearn.build import build_artifact, lake_matrices
+    from tunelake.platform.automl.offline.bootstrap import index_rows
     from tunelake.store.lake import Lake
 
-    prior = build_prior(Lake(args.lake))
-    path = Path(args.output) if args.output else PRIOR_PATH
-    path.write_text(prior.model_dump_json())
-    out.print(f"wrote {path}: {len(prior.datasets)} datasets, "
-              f"{sum(len(d.trials) for d in prior.datasets)} configurations")
+    groups = {r["name"]: r.get("group") or r["name"] for r in index_rows(Path(args.corpus))} if args.corpus else None
+    matrices = lake_matrices(Lake(args.lake, create=False), groups)
+    if not matrices:
+        raise UserInputError(f"no scored pool in the lake {args.lake or ''}: run `tunelake metalearn bootstrap` first")
+    artifact = build_artifact(matrices, evaluate=args.evaluate, say=out.print)
+    path = Path(args.output) if args.output else SHIPPED
+    path.write_text(artifact.model_dump_json())
+    out.print(f"wrote {path}: " + ", ".join(f"{t} {len(h.datasets)} datasets x {len(h.config_ids)} configurations"
+                                            for t, h in artifact.tasks.items()))
+    return Exit.OK
+
+
+def cmd_fit(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.metalearn.artifact import load_artifact, save_to_lake
+    from tunelake.metalearn.build import refit
+    from tunelake.store.lake import Lake
+
+    lake = Lake(args.lake, create=False)
+    # the shipped history (or $TUNELAKE_PRIOR's), never an earlier fit of this lake: its trials would count twice
+    artifact = refit(lake, load_artifact(), evaluate=args.evaluate, say=out.print)
+    where_to = save_to_lake(lake, artifact)
+    out.print(f"wrote {where_to}: " + ", ".join(
+        f"{t} {len(h.datasets)} datasets + {h.extra_trials} trials of this lake" for t, h in artifact.tasks.items()))
     return Exit.OK

@@ -5,7 +5,7 @@ budget: cold (the robust default first, then TPE) and warm (the meta-model's
 proposals, learned without the held-out dataset's group, then TPE). Each
 curve is the best score after n trials as normalized regret: 0 is the best
 score ever seen on that dataset (by either search, or by the bootstrap runs
-the shipped prior keeps), 1 the worst score either search found.
+the artifact's matrix holds), 1 the worst score either search found.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Callable
 
 from tunelake.cluster.connect import ray_session
 from tunelake.metalearn.dataset import fingerprint
-from tunelake.metalearn.prior import load_prior
+from tunelake.metalearn.artifact import load_artifact
 from tunelake.platform.automl.offline.bootstrap import corpus, index_rows, seed_for
 from tunelake.platform.automl.run import automl
 from tunelake.platform.spec import AutoMLSpec
@@ -48,9 +48,13 @@ def _choose(files: list[Path], limit: int | None, sample: int | None) -> list[Pa
     return files[:limit] if limit else files
 
 
-def _prior_best() -> dict[str, float]:
-    prior = load_prior()
-    return {d.dataset_id: max(v for _, v in d.trials) for d in prior.datasets if d.trials} if prior else {}
+def _best_known() -> dict[str, float]:
+    """The best pool score of each dataset in the artifact's history."""
+    artifact = load_artifact()
+    if artifact is None:
+        return {}
+    return {d.dataset_id: max(s for s in d.scores if s is not None) for h in artifact.tasks.values()
+            for d in h.datasets if any(s is not None for s in d.scores)}
 
 
 def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | None,
@@ -63,7 +67,7 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
     candidates = [p for p in corpus(directory) if max_rows is None or sizes.get(p.name, 0) <= max_rows]
     files = _choose(candidates, limit, sample)
     ids = {p: fingerprint(p) for p in corpus(directory)}
-    known = _prior_best()
+    known = _best_known()
     curves = []
     with ray_session(None):
         for path in files:

@@ -1,0 +1,116 @@
+"""The pool, the matrix's normalization, the greedy portfolio, the meta-model and the artifact, without Ray."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tunelake.metalearn import zoo
+from tunelake.metalearn.artifact import ARTIFACT_VERSION, Artifact, load_artifact, save_to_lake
+from tunelake.metalearn.build import build_artifact, matrix_of, merge
+from tunelake.metalearn.loo import leave_one_group_out
+from tunelake.metalearn.matrix import Matrix, normalized_errors
+from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel, config_vector, design
+from tunelake.metalearn.pool import POOL_VERSION, candidates
+from tunelake.metalearn.portfolio import greedy, interleave
+from tunelake.store.lake import Lake
+
+
+def test_the_pool_is_fixed_large_and_holds_every_familys_default():
+    pool = candidates()
+    assert pool == candidates()  # seeded: the same every time
+    assert len(pool) >= 100 and len({c.config_id for c in pool}) == len(pool)
+    configs = [c.config for c in pool]
+    for family in zoo.FAMILIES:
+        assert zoo.active(zoo.default_config(family)) in configs, family
+    assert all(zoo.complete(c) is not None for c in configs)  # each one a configuration the zoo can build
+    assert {c["family"] for c in configs} >= {"lgbm", "xgb", "mlp"}
+    assert len({(c["layers"], c["width"]) for c in configs if c["family"] == "mlp"}) > 5  # architectures vary
+
+
+def test_normalized_error_is_zero_at_the_best_one_at_the_median_and_for_failures():
+    errors = normalized_errors(np.array([[0.9, 0.8, 0.7, 0.6, 0.5, np.nan], [0.5] * 6]))
+    assert errors[0].tolist() == pytest.approx([0.0, 0.5, 1.0, 1.0, 1.0, 1.0])  # the median of the runs is 0.7
+    assert errors[1].tolist() == [0.0] * 6  # all equal: all as good as the best
+
+
+def test_the_greedy_portfolio_covers_what_its_first_pick_misses():
+    errors = np.array([[0.0, 0.2, 1.0], [1.0, 0.2, 0.0], [0.0, 0.2, 1.0], [1.0, 0.2, 0.0]])
+    assert greedy(errors, 3)[:1] == [1]  # the best single configuration on average
+    assert sorted(greedy(errors, 3)[1:]) == [0, 2]  # then the two specialists
+    assert greedy(errors, 2, weights=np.array([1.0, 0.0, 1.0, 0.0]))[0] == 0  # weights: only rows 0 and 2 count
+    assert interleave([5, 1, 2], [1, 7]) == [5, 1, 7, 2]
+
+
+def _matrix(task: str = "classification", n: int = 12, seed: int = 0) -> Matrix:
+    """A matrix where the best family depends on a meta-feature: linear on 'wide' data, forests elsewhere."""
+    rng = np.random.default_rng(seed)
+    pool = candidates()
+    configs = [c.config for c in pool]
+    metas, rows = [], []
+    for i in range(n):
+        wide = i % 2 == 0
+        metas.append({"log_rows": 2.0 + rng.random(), "dimensionality": 1.0 if wide else 0.01, "lm_linear": 0.8})
+        rows.append([(0.9 if (c["family"] == "linear") == wide else 0.6) + 0.01 * rng.random() for c in configs])
+    return Matrix(task, [f"d{i}" for i in range(n)], [f"data{i}" for i in range(n)], metas,
+                  [c.config_id for c in pool], configs, np.array(rows), [f"g{i}" for i in range(n)])
+
+
+def test_the_meta_model_learns_which_family_fits_which_data():
+    matrix = _matrix()
+    artifact = build_artifact({"classification": matrix}, evaluate=False)
+    model = artifact.model("classification")
+    linear = zoo.active(zoo.default_config("linear"))
+    forest = zoo.active(zoo.default_config("rf"))
+    wide, narrow = {"log_rows": 2.5, "dimensionality": 1.0, "lm_linear": 0.8}, {**matrix.meta_features[1]}
+    assert model.predict(wide, [linear, forest]).argmax() == 0
+    assert model.predict(narrow, [linear, forest]).argmax() == 1
+    assert design(wide, [linear]).shape == (1, len(FEATURE_NAMES))
+    assert config_vector({"family": "linear", "C": 10.0})[len(zoo.FAMILIES):].count(1.0) == 1  # log10(10)
+
+
+def test_leave_one_group_out_shows_the_meta_model_beats_the_static_portfolio_where_data_differ():
+    figures = leave_one_group_out(_matrix(n=10))
+    assert figures["datasets"] == 10
+    assert figures["metamodel"]["mean_error_k1"] < figures["portfolio"]["mean_error_k1"]
+    # on the wide half the default (boosted trees) is beaten by a linear model, and the meta-model says so
+    assert figures["metamodel"]["first_wins"] >= 4 and figures["default"]["first_wins"] == 0
+
+
+def test_the_artifact_round_trips_and_refuses_another_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    matrix = _matrix()
+    artifact = build_artifact({"classification": matrix}, evaluate=False)
+    path = tmp_path / "artifact.json"
+    path.write_text(artifact.model_dump_json())
+    loaded = load_artifact(path=path)
+    assert loaded == artifact and loaded.pool == POOL_VERSION
+    meta, configs = matrix.meta_features[0], matrix.configs[:20]
+    assert loaded.model("classification").predict(meta, configs) == pytest.approx(
+        artifact.model("classification").predict(meta, configs))
+    back = matrix_of(loaded.tasks["classification"], "classification", loaded.configs)
+    assert np.allclose(back.scores, matrix.scores, atol=1e-6) and back.groups == matrix.groups
+    assert sorted(merge(back, back.take([0])).dataset_ids) == sorted(back.dataset_ids)
+
+    old = json.loads(path.read_text())
+    for field, value in (("version", ARTIFACT_VERSION - 1), ("feature_set", "tunelake-mf-0")):
+        path.write_text(json.dumps({**old, field: value}))
+        assert load_artifact(path=path) is None, field
+    monkeypatch.setenv("TUNELAKE_PRIOR", "none")
+    assert load_artifact() is None
+    monkeypatch.delenv("TUNELAKE_PRIOR")
+    lake = Lake(str(tmp_path / "lake"))
+    save_to_lake(lake, artifact)
+    assert load_artifact(lake) == artifact  # the lake's own comes before the shipped one
+    assert isinstance(MetaModel(artifact.tasks["classification"].meta_model).predict(meta, []), np.ndarray)
+
+
+def test_the_shipped_artifact_loads_and_knows_both_tasks():
+    artifact = load_artifact(path=Path(__file__).resolve().parents[2] / "tunelake" / "metalearn" / "artifact.json")
+    assert isinstance(artifact, Artifact) and set(artifact.tasks) == {"classification", "regression"}
+    for task, history in artifact.tasks.items():
+        assert len(history.datasets) >= 5 and len(history.config_ids) >= 100, task
+        assert history.evaluation and history.strategy in history.evaluation, task
+        assert artifact.model(task) is not None

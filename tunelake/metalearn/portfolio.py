@@ -1,0 +1,47 @@
+"""A zero-shot portfolio: the configurations that together do best across the training datasets.
+
+Greedy, as TabRepo and auto-sklearn 2.0 build theirs: start empty, and add
+the configuration that most lowers the mean over datasets of the best
+normalized error the portfolio reaches on each. The first pick is the best
+single configuration on average; each next one covers the datasets the
+portfolio still does worst on, so the set hedges by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def greedy(errors: np.ndarray, size: int, weights: np.ndarray | None = None) -> list[int]:
+    """Column indices of ``errors`` (datasets x configurations, lower better), in the order chosen.
+
+    ``weights`` (one per dataset) make some datasets count more, e.g. those
+    nearest to a new one; the mean is then a weighted mean.
+    """
+    errors = np.asarray(errors, dtype=float)
+    n_datasets, n_configs = errors.shape
+    w = np.ones(n_datasets) if weights is None else np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    reached = np.ones(n_datasets)  # the best error reached so far on each dataset (none yet: the worst, 1)
+    chosen: list[int] = []
+    for _ in range(min(size, n_configs)):
+        mean = w @ np.minimum(reached[:, None], errors)
+        mean[chosen] = np.inf
+        pick = int(np.argmin(mean))
+        chosen.append(pick)
+        reached = np.minimum(reached, errors[:, pick])
+    return chosen
+
+
+def best_of_first(errors: np.ndarray, order: list[int], k: int) -> np.ndarray:
+    """Per dataset, the best (lowest) error among the first ``k`` configurations of ``order``."""
+    return np.asarray(errors)[:, order[:k]].min(axis=1)
+
+
+def interleave(first: list[int], second: list[int]) -> list[int]:
+    """``first`` and ``second`` taken in turn, each configuration once, then the rest of ``first``: a
+    data-specific order hedged by the portfolio's."""
+    out: list[int] = []
+    for a, b in zip(first, second):
+        out += [c for c in (a, b) if c not in out]
+    return out + [c for c in first if c not in out]

@@ -1,0 +1,131 @@
+"""Online: the warm-start proposals for a new dataset, from the artifact and the lake.
+
+The candidates are the pool's configurations and the best ones the lake's
+own AutoML searches found; the meta-model predicts each one's normalized
+score on the new data, and the artifact's chosen ordering (the meta-model's,
+alone or interleaved with the portfolio) picks the first ``k``. The untuned
+default is always among them: a proposal learnt elsewhere can lose to it.
+Each proposal carries its evidence: the predicted normalized score, the
+metric value it reached on the nearest known datasets, and its rank in the
+portfolio.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tunelake.metalearn.artifact import Artifact, TaskHistory
+from tunelake.metalearn.build import matrix_of, task_history
+from tunelake.metalearn.loo import nearest
+from tunelake.metalearn.metamodel import MetaModel, meta_vector
+from tunelake.metalearn.pool import canonical
+from tunelake.metalearn.portfolio import interleave
+from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
+
+
+@dataclass(frozen=True)
+class Proposal:
+    config: dict[str, Any]  # family + that family's hyperparameters
+    predicted: float | None  # normalized score expected (1 = as good as the best known on similar data)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # why: nearest datasets, portfolio rank
+
+
+NEAREST = 3
+LAKE_BEST = 5
+"""The best configurations of each dataset in the lake that join the candidates."""
+
+
+def _without(history: TaskHistory, task: str, artifact: Artifact, exclude: frozenset[str]) -> TaskHistory | None:
+    """The task's history refitted without the ``exclude`` datasets (so an evaluation never learns from the
+    dataset it holds out); ``None`` when nothing is left."""
+    if not exclude or not any(d.dataset_id in exclude for d in history.datasets):
+        return history
+    matrix = matrix_of(history, task, artifact.configs)
+    kept = [i for i, d in enumerate(matrix.dataset_ids) if d not in exclude]
+    if not kept:
+        return None
+    refit = task_history(matrix.take(kept), evaluate=False)
+    return refit.model_copy(update={"strategy": history.strategy})
+
+
+def _lake_candidates(rows: list[dict[str, Any]], exclude: frozenset[str]) -> list[dict[str, Any]]:
+    """The best configurations of each earlier dataset in the lake (a family of the zoo's only)."""
+    best: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for r in rows:
+        config = json.loads(r["params"])
+        if r["dataset_id"] not in exclude and config.get("family") in FAMILIES:
+            best.setdefault(r["dataset_id"], []).append((r["value"], config))
+    return [c for trials in best.values() for _, c in sorted(trials, key=lambda t: -t[0])[:LAKE_BEST]]
+
+
+def _nearest(history: TaskHistory, meta: dict[str, float]) -> list[tuple[int, float]]:
+    """The artifact's datasets nearest to ``meta`` (standardized meta-feature distance), with the distance."""
+    vectors = np.nan_to_num(np.array([meta_vector(d.meta_features) for d in history.datasets]))
+    target = np.nan_to_num(np.array(meta_vector(meta)))
+    distance = np.linalg.norm((vectors - target) / (vectors.std(axis=0) + 1e-9), axis=1)
+    return [(int(i), float(distance[i])) for i in np.argsort(distance)[:NEAREST]]
+
+
+def _evidence(history: TaskHistory, config: dict[str, Any], config_id: str | None, predicted: float,
+              near: list[tuple[int, float]]) -> list[dict[str, Any]]:
+    column = history.config_ids.index(config_id) if config_id in history.config_ids else None
+    seen = [{"dataset": history.datasets[i].name, "distance": round(d, 3),
+             history.metric: history.datasets[i].scores[column] if column is not None else None} for i, d in near]
+    values = [s[history.metric] for s in seen if s[history.metric] is not None]
+    rank = history.portfolio.index(config_id) + 1 if config_id in history.portfolio else None
+    return [{"predicted_normalized_score": round(predicted, 4),
+             "meaning": "1 = as good as the best known configuration on such data, 0 = no better than the median",
+             f"expected_{history.metric}": round(float(np.mean(values)), 4) if values else None,
+             "portfolio_rank": rank, "nearest_datasets": seen}]
+
+
+def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[dict[str, Any]],
+           predicted: np.ndarray, meta: dict[str, float]) -> list[int]:
+    """``configs`` in the order of the strategy the artifact ships (the one leave-one-group-out chose)."""
+    index = {canonical(c): i for i, c in enumerate(configs)}
+
+    def of(config_ids: list[str]) -> list[int]:
+        return [index[key] for key in (canonical(artifact.configs[c]) for c in config_ids) if key in index]
+
+    by_model = [int(i) for i in np.argsort(-predicted, kind="stable")]
+    if history.strategy == "metamodel+portfolio":
+        return interleave(by_model, of(history.portfolio))
+    ranked: list[str] | None = None
+    if history.strategy == "portfolio":
+        ranked = history.portfolio
+    elif history.strategy == "nearest":
+        matrix = matrix_of(history, task, artifact.configs)
+        ranked = [matrix.config_ids[i] for i in nearest(matrix, meta)]
+    if ranked is None:
+        return by_model
+    first = of(ranked)
+    return first + [i for i in by_model if i not in set(first)]
+
+
+def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_rows: list[dict[str, Any]],
+            exclude: frozenset[str] = frozenset()) -> list[Proposal] | None:
+    """Up to ``k`` proposals, the default among them; ``None`` when the artifact knows nothing of ``task``."""
+    history = artifact.tasks.get(task)
+    if history is None or artifact.model(task) is None:
+        return None
+    history = _without(history, task, artifact, exclude)
+    if history is None:
+        return None
+    ids = {canonical(artifact.configs[c]): c for c in history.config_ids}
+    configs = list({canonical(c): c for c in
+                    [*(artifact.configs[c] for c in history.config_ids), *_lake_candidates(lake_rows, exclude)]
+                    if FAMILIES[c["family"]].available()}.values())
+    predicted = MetaModel(history.meta_model).predict(meta, configs)
+    order = _order(artifact, history, task, configs, predicted, meta)
+    default = active(default_config(DEFAULT_FAMILY))
+    picked = order[:k]
+    if all(canonical(configs[i]) != canonical(default) for i in picked):
+        picked = picked[:k - 1] + [configs.index(default)] if default in configs else picked
+    near = _nearest(history, meta)
+    return [Proposal(configs[i], round(float(predicted[i]), 4),
+                     _evidence(history, configs[i], ids.get(canonical(configs[i])), float(predicted[i]), near))
+            for i in picked]
