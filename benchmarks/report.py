@@ -22,6 +22,8 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
+META_DOC = ROOT / "docs" / "metalearning.md"
+ARTIFACT = ROOT / "tunelake" / "metalearn" / "artifact.json"
 README = ROOT / "README.md"
 DATASETS = "../shared/datasets"
 
@@ -220,6 +222,27 @@ def headline() -> str | None:
     return "\n".join(lines) if lines else None
 
 
+def loo() -> str | None:
+    """The shipped artifact's leave-one-group-out figures, per task and ordering."""
+    if not ARTIFACT.is_file():
+        return None
+    artifact = json.loads(ARTIFACT.read_text())
+    parts = []
+    for task, history in sorted(artifact["tasks"].items()):
+        figures = history["evaluation"]
+        if not figures:
+            continue
+        rows = [[("**" + name + "** (ships)") if name == history["strategy"] else name,
+                 *(f"{f[f'mean_error_k{k}']:.3f}" for k in (1, 3, 5, 10, 25)),
+                 f"{f['first_wins']} / {f['first_ties']} / {f['first_losses']}",
+                 f"{f['first_beats_or_ties_default']:.0%}"]
+                for name, f in figures.items() if isinstance(f, dict)]
+        parts.append(f"**{task}**, {figures['datasets']} datasets, {len(history['config_ids'])} configurations\n\n"
+                     + table(["ordering", "error after 1", "3", "5", "10", "25", "first vs default: W / T / L",
+                              "first beats or ties the default"], rows))
+    return "\n\n".join(parts) if parts else None
+
+
 TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
     "automl-ensemble": ensemble_ablation, "metalearn": metalearn,
@@ -248,6 +271,9 @@ def main() -> None:
         if body is not None:
             doc = fill(doc, name, body)
     DOC.write_text(doc)
+    body = loo()
+    if body is not None:
+        META_DOC.write_text(fill(META_DOC.read_text(), "loo", body))
     line = headline()
     if line is not None:
         README.write_text(fill(README.read_text(), "headline", line))

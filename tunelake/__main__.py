@@ -1,8 +1,6 @@
 """``python -m tunelake``: the same command line as the ``tunelake`` script."""
 
-import sys
-
-from tunelake.platform.cli.main import main
+from tunelake.platform.cli.main import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -27,7 +27,7 @@ def main() -> None:
     metric = "accuracy" if task == "classification" else "r2"
     with tempfile.TemporaryDirectory(prefix="ag-") as path:
         predictor = TabularPredictor(label="target", eval_metric=metric, path=path, verbosity=0).fit(
-            train, time_limit=float(budget), ag_args_fit={"num_cpus": 2}, random_seed=int(seed))
+            train, time_limit=float(budget), ag_args_fit={"num_cpus": 2}, ag_args={"seed": int(seed)})
         predicted = predictor.predict(test.drop(columns=["target"]))
         models = len(predictor.model_names())
     score = accuracy_score(test["target"], predicted) if task == "classification" else \

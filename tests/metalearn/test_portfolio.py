@@ -15,7 +15,7 @@ from tunelake.metalearn.loo import leave_one_group_out
 from tunelake.metalearn.matrix import Matrix, normalized_errors
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel, config_vector, design
 from tunelake.metalearn.pool import POOL_VERSION, candidates
-from tunelake.metalearn.portfolio import greedy, interleave
+from tunelake.metalearn.portfolio import greedy, interleave, safe_first
 from tunelake.store.lake import Lake
 
 
@@ -43,6 +43,13 @@ def test_the_greedy_portfolio_covers_what_its_first_pick_misses():
     assert sorted(greedy(errors, 3)[1:]) == [0, 2]  # then the two specialists
     assert greedy(errors, 2, weights=np.array([1.0, 0.0, 1.0, 0.0]))[0] == 0  # weights: only rows 0 and 2 count
     assert interleave([5, 1, 2], [1, 7]) == [5, 1, 7, 2]
+
+
+def test_the_default_goes_first_unless_a_pick_is_expected_to_beat_it_clearly():
+    predicted = np.array([0.5, 0.9, 0.6, 0.55])  # index 0 is the default
+    assert safe_first([1, 2, 0, 3], predicted, default=0, margin=0.3) == [1, 0, 2, 3]  # 0.4 ahead: it leads
+    assert safe_first([1, 2, 0, 3], predicted, default=0, margin=0.5) == [0, 1, 2, 3]  # not clearly: the default
+    assert safe_first([3, 2, 1], predicted, default=0, margin=0.0) == [3, 0, 2, 1]
 
 
 def _matrix(task: str = "classification", n: int = 12, seed: int = 0) -> Matrix:

@@ -29,7 +29,8 @@ from tunelake.store.lake import Lake
 POOL_COMMAND = "tunelake metalearn bootstrap"
 """The command the dense bootstrap's experiments carry (how the lake tells them from other searches)."""
 PORTFOLIO_SIZE = 32
-SHIPPABLE = ("metamodel+portfolio", "metamodel", "portfolio", "nearest")
+SHIPPABLE = ("metamodel+portfolio, safe", "metamodel+portfolio", "metamodel, safe", "metamodel", "nearest, safe",
+             "nearest", "portfolio")
 MIN_TRIALS = 5
 """A dataset of a lake teaches the meta-model once it has this many completed trials (fewer say little about
 which configurations are better there)."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from tunelake.metalearn.matrix import Matrix, normalized_errors
 from tunelake.metalearn.metamodel import MetaModel, examples, meta_vector
-from tunelake.metalearn.portfolio import best_of_first, greedy, interleave
+from tunelake.metalearn.portfolio import best_of_first, greedy, interleave, safe_first
 from tunelake.metalearn.zoo import DEFAULT_FAMILY, active, default_config
 
 KS = (1, 3, 5, 10, 25)
@@ -65,13 +65,31 @@ def metamodel(train: Matrix, meta: dict[str, float]) -> list[int]:
     return list(np.argsort(-predicted, kind="stable"))
 
 
+def safe(strategy: Strategy) -> Strategy:
+    """``strategy``'s order, but the default first unless the meta-model expects its own first pick to beat
+    the default by :data:`~tunelake.metalearn.portfolio.SAFE_MARGIN` (the default is then second)."""
+    def ordered(train: Matrix, meta: dict[str, float]) -> list[int]:
+        predicted = fit_on(train).predict(meta, train.configs)
+        return safe_first(strategy(train, meta), predicted, default_index(train))
+    return ordered
+
+
+def cold(train: Matrix, meta: dict[str, float]) -> list[int]:
+    """What a search without history does: the default, then configurations in a seeded random order (a
+    stand-in for a cold search, which also learns from its own trials: the real ones are in ``evaluate``)."""
+    rest = [i for i in np.random.default_rng(0).permutation(len(train.config_ids)) if i != default_index(train)]
+    return [default_index(train), *map(int, rest)]
+
+
 STRATEGIES: dict[str, Strategy] = {
+    "cold": cold,
     "default": lambda train, meta: [default_index(train)] + portfolio(train, meta),
     "portfolio": portfolio,
     "nearest": nearest,
     "metamodel": metamodel,
     "metamodel+portfolio": lambda train, meta: interleave(metamodel(train, meta), portfolio(train, meta)),
 }
+STRATEGIES |= {f"{name}, safe": safe(STRATEGIES[name]) for name in ("metamodel", "metamodel+portfolio", "nearest")}
 
 
 def leave_one_group_out(matrix: Matrix, strategies: dict[str, Strategy] | None = None) -> dict[str, object]:

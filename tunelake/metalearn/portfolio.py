@@ -45,3 +45,18 @@ def interleave(first: list[int], second: list[int]) -> list[int]:
     for a, b in zip(first, second):
         out += [c for c in (a, b) if c not in out]
     return out + [c for c in first if c not in out]
+
+
+SAFE_MARGIN = 0.15
+"""How much better (in normalized score) than the default the meta-model must expect a configuration to be
+before it goes first: a proposal learnt elsewhere can lose to an untuned default, and on small data it
+often does."""
+
+
+def safe_first(order: list[int], predicted: np.ndarray, default: int, margin: float = SAFE_MARGIN) -> list[int]:
+    """``order`` with the ``default`` moved to the front unless ``order[0]`` is predicted to beat it by
+    ``margin``; otherwise the default goes second."""
+    rest = [i for i in order if i != default]
+    if rest and predicted[rest[0]] - predicted[default] >= margin:
+        return [rest[0], default, *rest[1:]]
+    return [default, *rest]

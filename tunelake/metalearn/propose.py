@@ -23,7 +23,7 @@ from tunelake.metalearn.build import matrix_of, task_history
 from tunelake.metalearn.loo import nearest
 from tunelake.metalearn.metamodel import MetaModel, meta_vector
 from tunelake.metalearn.pool import canonical
-from tunelake.metalearn.portfolio import interleave
+from tunelake.metalearn.portfolio import interleave, safe_first
 from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
 
 
@@ -92,18 +92,18 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
         return [index[key] for key in (canonical(artifact.configs[c]) for c in config_ids) if key in index]
 
     by_model = [int(i) for i in np.argsort(-predicted, kind="stable")]
-    if history.strategy == "metamodel+portfolio":
-        return interleave(by_model, of(history.portfolio))
-    ranked: list[str] | None = None
-    if history.strategy == "portfolio":
-        ranked = history.portfolio
-    elif history.strategy == "nearest":
-        matrix = matrix_of(history, task, artifact.configs)
-        ranked = [matrix.config_ids[i] for i in nearest(matrix, meta)]
-    if ranked is None:
-        return by_model
-    first = of(ranked)
-    return first + [i for i in by_model if i not in set(first)]
+    base, _, hedge = history.strategy.partition(", ")
+    if base == "metamodel+portfolio":
+        order = interleave(by_model, of(history.portfolio))
+    elif base in ("portfolio", "nearest"):
+        ranked = history.portfolio if base == "portfolio" else \
+            [history.config_ids[i] for i in nearest(matrix_of(history, task, artifact.configs), meta)]
+        first = of(ranked)
+        order = first + [i for i in by_model if i not in set(first)]
+    else:
+        order = by_model
+    default = canonical(active(default_config(DEFAULT_FAMILY)))
+    return safe_first(order, predicted, index[default]) if hedge == "safe" and default in index else order
 
 
 def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_rows: list[dict[str, Any]],
