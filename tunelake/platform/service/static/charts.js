@@ -54,7 +54,8 @@ export function historyOption(h) {
     data: h.data.filter((p) => p.status === "failed").map((p) => point(p.number, low, p)) });
   series.push({ name: "best so far", type: "line", step: "end", showSymbol: false, lineStyle: { width: 2 },
     itemStyle: { color: "#111827" }, data: h.data.filter((p) => p.best !== null).map((p) => [p.number, p.best]) });
-  return { legend: { top: 0 }, tooltip: { trigger: "item", formatter: tip }, grid: { left: 64, right: 20, top: 36, bottom: 44 },
+  return { legend: { top: 0, data: series.map((x) => x.name) }, tooltip: { trigger: "item", formatter: tip },
+    grid: { left: 64, right: 20, top: 36, bottom: 44 },
     xAxis: { type: "value", name: "trial (in start order)", nameLocation: "middle", nameGap: 28, minInterval: 1 },
     yAxis: metricAxis(`${h.metric} (${h.mode})`), series };
 }
@@ -146,7 +147,8 @@ export function compareOption(items) {
     { name: e.experiment_id, type: "scatter", symbolSize: 6, itemStyle: { opacity: 0.5, color: PALETTE[i % PALETTE.length] },
       data: e.data.filter((p) => p.value !== null).map((p) => point(p.number, p.value, p)) },
   ]);
-  return { legend: { top: 0, type: "scroll" }, tooltip: { trigger: "item" }, grid: { left: 64, right: 20, top: 40, bottom: 44 },
+  return { legend: { top: 0, type: "scroll", data: items.map((e) => e.experiment_id) }, tooltip: { trigger: "item" },
+    grid: { left: 64, right: 20, top: 40, bottom: 44 },
     xAxis: { type: "value", name: "trial (in start order)", nameLocation: "middle", nameGap: 28, minInterval: 1 },
     yAxis: metricAxis(`best ${metrics.join(" / ")} so far`), series };
 }
