@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime, timezone
 from typing import Any
 
 from tunelake.errors import NotFound, UserInputError
@@ -21,6 +22,16 @@ from tunelake.store.lake import Lake
 def finite(value: Any) -> Any:
     """``value``, or ``None`` for a NaN or an infinity (JSON has neither)."""
     return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def experiment_duration(row: dict[str, Any]) -> float | None:
+    """Seconds from an experiment's creation to its end, or to now while it runs."""
+    start, end = row.get("created_at"), row.get("finished_at")
+    if start is None:
+        return None
+    if end is None and row.get("status") in ("running", "lost"):
+        end = datetime.now(timezone.utc)
+    return (end - start).total_seconds() if end is not None else None
 
 
 def experiment_row(lake: Lake, experiment_id: str) -> dict[str, Any]:

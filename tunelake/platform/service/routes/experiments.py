@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -20,7 +19,7 @@ from tunelake.platform.service.schemas import (
     SpecCheck,
     Stopped,
 )
-from tunelake.platform.reports.history import finite
+from tunelake.platform.reports.history import experiment_duration, finite
 from tunelake.platform.spec import Spec, load_document, parse_spec
 from tunelake.redact import redact
 from tunelake.store import catalog
@@ -75,18 +74,8 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
         best_value=finite(row.get("best_value")),
         best_params=json.loads(row["best_params"]) if row.get("best_params") else None,
         params=list(spec.get("search", {})), created_at=row.get("created_at"), finished_at=row.get("finished_at"),
-        duration_s=_duration(row), error=row.get("error"),
+        duration_s=experiment_duration(row), error=row.get("error"),
     )
-
-
-def _duration(row: dict[str, Any]) -> float | None:
-    """Seconds from creation to the end, or to now while the experiment runs."""
-    start, end = row.get("created_at"), row.get("finished_at")
-    if start is None:
-        return None
-    if end is None and row["status"] in ("running", "lost"):
-        end = datetime.now(timezone.utc)
-    return (end - start).total_seconds() if end is not None else None
 
 
 def _not_in_lake(experiment_id: str, job_status: str) -> ExperimentPublic:
