@@ -94,3 +94,30 @@ def test_plot_draws_history_importance_and_the_map_on_a_log_axis(lake: str, tmp_
     assert main(["plot", "latest", "--kind", "importance", "-o", str(tmp_path / "x.png"), "--lake", lake,
                  "--evaluator", "mdi"]) == 0
     assert not os.path.exists(tmp_path / "map.png")
+
+
+def test_a_run_where_every_trial_failed_alike_shows_the_cause():
+    import pandas as pd
+    from rich.console import Console
+
+    from tunelake.platform.cli.output import print_run
+    from tunelake.platform.experiments.lifecycle import Result
+
+    trials = pd.DataFrame([
+        {"trial_id": "t1", "status": "failed", "reason": "exited with code 1",
+         "stderr_tail": "Traceback (most recent call last):\nModuleNotFoundError: No module named 'sklearn'"},
+        {"trial_id": "t2", "status": "failed", "reason": "exited with code 1", "stderr_tail": None},
+        {"trial_id": "t3", "status": "failed", "reason": "timed out after 5 s", "stderr_tail": "slow"},
+    ])
+    out = Console(record=True, width=200)
+    print_run(out, Result(experiment_id="e", status="completed", mode="max", lake="/l", models=None,
+                          best_trial_id=None, best_value=None, best_params=None, counts={"failed": 3},
+                          trials=trials))
+    text = out.export_text()
+    assert "failed      2 of 3 trials: exited with code 1" in text
+    assert "stderr of trial t1:\n  Traceback (most recent call last):\n  ModuleNotFoundError: No module named" in text
+    out = Console(record=True, width=200)
+    print_run(out, Result(experiment_id="e", status="completed", mode="max", lake="/l", models=None,
+                          best_trial_id="t4", best_value=1.0, best_params={}, counts={"failed": 3, "completed": 1},
+                          trials=trials))
+    assert "failed " not in out.export_text()  # some completed: the summary stays as it was
