@@ -118,12 +118,32 @@ def curve_trials(lake: Lake, experiment_id: str, limit: int) -> list[str]:
 
 def families(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
     """An AutoML experiment's trials by model family: trials, completed, best score (higher is better),
-    the best trial and its params; families with a score first, best first."""
+    the best trial, its params and the folds it ran; families with a score first, best first."""
     return query(lake, """
         SELECT params->>'family' AS family, count(*) AS trials, count(*) FILTER (status = 'completed') AS completed,
                max(value) FILTER (status = 'completed' AND isfinite(value)) AS best,
                arg_max(trial_id, value) FILTER (status = 'completed' AND isfinite(value)) AS best_trial_id,
-               arg_max(params, value) FILTER (status = 'completed' AND isfinite(value)) AS best_params
+               arg_max(params, value) FILTER (status = 'completed' AND isfinite(value)) AS best_params,
+               arg_max(iterations, value) FILTER (status = 'completed' AND isfinite(value)) AS best_folds
         FROM trials WHERE experiment_id = ? AND params->>'family' IS NOT NULL
         GROUP BY 1 ORDER BY best DESC NULLS LAST, family
     """, [experiment_id], experiment_id).to_pylist()
+
+
+def automl_runs(lake: Lake) -> list[dict[str, Any]]:
+    """Completed AutoML experiments: id, dataset (id and name), spec; oldest first."""
+    return query(lake, """
+        SELECT e.experiment_id, e.dataset_id, d.name AS dataset, e.spec FROM experiments e
+        LEFT JOIN datasets d USING (dataset_id)
+        WHERE e.command = 'tunelake automl' AND e.status = 'completed' ORDER BY e.created_at, e.experiment_id
+    """).to_pylist()
+
+
+def values_by_experiment(lake: Lake, experiment_ids: list[str]) -> dict[str, list[float | None]]:
+    """Each experiment's trial values in start order (``None`` where a trial has none)."""
+    rows = query(lake, "SELECT experiment_id, value FROM trials WHERE list_contains(?, experiment_id) "
+                       "ORDER BY experiment_id, started_at NULLS LAST, trial_id", [experiment_ids]).to_pylist()
+    found: dict[str, list[float | None]] = {e: [] for e in experiment_ids}
+    for r in rows:
+        found[r["experiment_id"]].append(r["value"])
+    return found

@@ -148,7 +148,7 @@ def test_the_leaderboard_ranks_an_automl_experiments_families(api: TestClient, l
     lake.append("trials", [
         {"experiment_id": auto, "trial_id": "f1", "status": "completed", "value": 0.8,
          "params": json.dumps({"family": "rf", "rf.n": 10})},
-        {"experiment_id": auto, "trial_id": "f2", "status": "completed", "value": 0.95,
+        {"experiment_id": auto, "trial_id": "f2", "status": "completed", "value": 0.95, "iterations": 5,
          "params": json.dumps({"family": "rf", "rf.n": 50})},
         {"experiment_id": auto, "trial_id": "f3", "status": "failed", "params": json.dumps({"family": "knn"})},
         {"experiment_id": auto, "trial_id": "f4", "status": "completed", "value": 0.9,
@@ -156,7 +156,7 @@ def test_the_leaderboard_ranks_an_automl_experiments_families(api: TestClient, l
     body = api.get(f"/experiments/{auto}/leaderboard").json()
     assert [(f["family"], f["trials"], f["completed"], f["best"], f["best_trial_id"]) for f in body["data"]] == [
         ("rf", 2, 2, 0.95, "f2"), ("lr", 1, 1, 0.9, "f4"), ("knn", 1, 0, None, None)]
-    assert body["data"][0]["best_params"] == {"family": "rf", "rf.n": 50}
+    assert body["data"][0]["best_params"] == {"family": "rf", "rf.n": 50} and body["data"][0]["best_folds"] == 5
 
 
 def test_the_list_searches_and_sorts(api: TestClient, lake: Lake):
@@ -169,3 +169,45 @@ def test_the_list_searches_and_sorts(api: TestClient, lake: Lake):
     by_time = api.get("/experiments", params={"sort": "duration_s", "order": "asc"}).json()["data"]
     assert [(e["experiment_id"], e["duration_s"]) for e in by_time][:2] == [(SVM, 300.0), (ASHA, 3600.0)]
     assert api.get("/experiments", params={"sort": "spec"}).status_code == 422
+
+
+def automl_run(lake: Lake, experiment_id: str, dataset_id: str, warm: bool, values: list[float | None],
+               proposals: list[dict] | None = None, params: list[dict] | None = None) -> None:
+    lake.append("experiments", [{"experiment_id": experiment_id, "status": "completed", "command": "tunelake automl",
+                                 "dataset_id": dataset_id, "primary_metric": "accuracy", "mode": "max",
+                                 "created_at": T0, "spec": json.dumps({"automl": {"warm_start": warm,
+                                                                                  "proposals": proposals or []}})}])
+    lake.append("trials", [{"experiment_id": experiment_id, "trial_id": f"{experiment_id}-{i}",
+                            "status": "failed" if v is None else "completed", "value": v,
+                            "params": json.dumps((params or [{}] * len(values))[i]),
+                            "started_at": T0 + timedelta(seconds=i)} for i, v in enumerate(values)])
+
+
+def test_proposals_show_which_trial_ran_each(api: TestClient, lake: Lake):
+    from tunelake.metalearn.zoo import DEFAULT_FAMILY, active, default_config
+
+    proposed = active(default_config(DEFAULT_FAMILY))
+    automl_run(lake, "automl-x-0", "d1", True, [0.8, 0.7], proposals=[proposed, {"family": "no-such-family"}],
+               params=[{"family": "other"}, default_config(DEFAULT_FAMILY)])
+    body = api.get("/experiments/automl-x-0/proposals").json()
+    assert (body["automl"], body["warm_start"]) == (True, True)
+    assert [(p["trial_id"], p["value"]) for p in body["data"]] == [("automl-x-0-1", 0.7), (None, None)]
+    assert body["data"][0]["config"] == proposed
+    fill(lake)
+    assert api.get(f"/experiments/{SVM}/proposals").json() == {"experiment_id": SVM, "automl": False,
+                                                               "warm_start": False, "data": []}
+
+
+def test_regret_compares_warm_and_cold_runs_on_the_same_datasets(api: TestClient, lake: Lake):
+    assert api.get("/warmstart/regret").json() == {"datasets": [], "warm": [], "cold": []}
+    automl_run(lake, "warm-a-0", "d1", True, [0.9, 0.8])
+    automl_run(lake, "cold-a-0", "d1", False, [0.5, 0.9, 0.7])
+    automl_run(lake, "warm-b-0", "d2", True, [0.3])  # no cold run on d2: not compared
+    automl_run(lake, "warm-c-0", "d3", True, [None, 0.6])
+    automl_run(lake, "cold-c-0", "d3", False, [0.2, 0.4])
+    body = api.get("/warmstart/regret").json()
+    assert [(d["dataset_id"], d["warm"], d["cold"]) for d in body["datasets"]] == [
+        ("d1", ["warm-a-0"], ["cold-a-0"]), ("d3", ["warm-c-0"], ["cold-c-0"])]
+    # d1: best 0.9, worst 0.5; d3: best 0.6, worst 0.2 (a trial without a value is the worst: regret 1)
+    assert body["warm"] == pytest.approx([(0 + 1) / 2, 0, 0])
+    assert body["cold"] == pytest.approx([(1 + 1) / 2, (0 + 0.5) / 2, (0 + 0.5) / 2])

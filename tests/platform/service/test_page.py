@@ -28,6 +28,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 OPTION = "id => JSON.parse(JSON.stringify(echarts.getInstanceByDom(document.getElementById(id)).getOption()))"
+POINTS = """([id, n]) => { const c = echarts.getInstanceByDom(document.getElementById(id));
+                         return !!c && c.getOption().series.reduce((k, s) => k + s.data.length, 0) === n; }"""
 
 
 @pytest.fixture
@@ -44,8 +46,10 @@ def browser_page(service):
         seen: list[str] = []
         errors: list[str] = []
         page.on("request", lambda r: seen.append(r.url))
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+                and not m.text.startswith("Failed to load resource") else None)  # the response names it
         page.route(re.compile(r"^(?!" + re.escape(url) + r"/).*"), lambda route: route.abort())
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(f"{url}/#token={TOKEN}")
@@ -126,7 +130,7 @@ def test_charts_table_trial_compare_and_sql_in_the_browser(service, browser_page
 def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: Path):
     from playwright.sync_api import expect
 
-    page, _, _ = browser_page
+    page, _, errors = browser_page
     page.click("#tabs button[data-view='submit']")
     page.fill("#spec", json.dumps(svm_spec(6), indent=2))
     page.click("#validate")
@@ -134,6 +138,8 @@ def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: 
     page.fill("#spec", '{"code_github": ".", "command": "x", "primary_result_key": "a", "search": {}}')
     page.click("#validate")
     expect(page.locator("#message")).to_contain_text("search: search is empty")
+    assert [e.split()[0] for e in errors] == ["422"]  # the bad spec's answer
+    errors.clear()
     page.fill("#spec", json.dumps(svm_spec(6), indent=2))
     page.click("#submit")
     expect(page.locator("#message")).to_contain_text("submitted")
@@ -141,9 +147,9 @@ def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: 
     row = page.locator(f"#experiments tr[data-id='{first}']")
     expect(row.locator("td.status-completed")).to_be_visible(timeout=300_000)
     row.click()
-    expect(page.locator("#trials tbody tr")).to_have_count(6, timeout=30_000)
+    expect(page.locator("#trials tbody td.status-completed")).to_have_count(6, timeout=30_000)
     expect(page.locator("#chart-map svg text", has_text="kernel")).to_be_visible()
-    assert sum(len(s["data"]) for s in option(page, "chart-map")["series"]) == 6
+    page.wait_for_function(POINTS, arg=["chart-map", 6])  # redrawn within a poll of the end
     assert option(page, "chart-map")["xAxis"][0]["type"] == "log"
     page.screenshot(path=str(tmp_path / "completed.png"), full_page=True)
 
@@ -152,6 +158,7 @@ def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: 
     page.click("#tabs button[data-view='submit']")
     page.fill("#spec", json.dumps(spec))
     page.click("#submit")
+    expect(page.locator("#message")).not_to_contain_text(first)
     expect(page.locator("#message")).to_contain_text("submitted")
     second = re.search(r"submitted (\S+)", page.locator("#message").inner_text()).group(1)
     expect(page.locator("#detail-status")).to_contain_text("running", timeout=120_000)
@@ -165,3 +172,5 @@ def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: 
     page.evaluate("localStorage.clear()")
     page.reload()
     expect(page.locator("#message")).to_contain_text("the token was refused")
+    assert {e.split()[0] for e in errors} == {"401"}
+    errors.clear()

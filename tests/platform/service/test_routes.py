@@ -175,7 +175,7 @@ PROTECTED = {("POST", "/experiments"), ("POST", "/experiments/validate"), ("GET"
              ("GET", "/experiments/{experiment_id}/trials/{trial_id}"), ("GET", "/experiments/{experiment_id}/curves"),
              ("GET", "/experiments/{experiment_id}/history"), ("GET", "/experiments/{experiment_id}/map"),
              ("GET", "/experiments/{experiment_id}/importance"), ("GET", "/experiments/{experiment_id}/leaderboard"),
-             ("GET", "/compare")}
+             ("GET", "/compare"), ("GET", "/experiments/{experiment_id}/proposals"), ("GET", "/warmstart/regret")}
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},

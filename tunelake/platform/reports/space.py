@@ -96,7 +96,7 @@ def axes(spec_json: str | None, trial_params: list[dict[str, Any]]) -> list[Axis
         axis = _declared(name, raw)
         if axis is not None:
             found[name] = axis
-    extra = dict.fromkeys(k for p in trial_params for k in p if k not in search)
+    extra = dict.fromkeys(k for p in trial_params for k in p if k not in found)  # e.g. AutoML's per-family ones
     for name in extra:
         axis = _observed(name, [p.get(name) for p in trial_params])
         if axis is not None:

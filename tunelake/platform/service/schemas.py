@@ -214,9 +214,38 @@ class FamilyPublic(BaseModel):
     best: float | None
     best_trial_id: str | None
     best_params: dict[str, Any] | None
+    best_folds: int | None = Field(description="the folds the best trial was scored on")
 
 
 class LeaderboardPublic(BaseModel):
     experiment_id: str
     metric: str | None
     data: list[FamilyPublic]
+
+
+class StartedFrom(BaseModel):
+    config: dict[str, Any] = Field(description="the configuration the meta-model proposed")
+    trial_id: str | None = Field(description="the trial that ran it; null when it was not run (a family this "
+                                             "data does not allow, or a duplicate)")
+    status: str | None
+    value: float | None
+
+
+class WarmStartPublic(BaseModel):
+    experiment_id: str
+    automl: bool = Field(description="whether this is an AutoML experiment (only those start from proposals)")
+    warm_start: bool
+    data: list[StartedFrom]
+
+
+class RegretDataset(BaseModel):
+    dataset_id: str | None
+    name: str | None
+    warm: list[str] = Field(description="its warm-started AutoML experiments")
+    cold: list[str] = Field(description="its cold ones")
+
+
+class RegretPublic(BaseModel):
+    datasets: list[RegretDataset]
+    warm: list[float] = Field(description="mean normalized regret after trial 1, 2, ... (0: the best found)")
+    cold: list[float]

@@ -1,5 +1,6 @@
 """What the page's charts draw, computed here so the page holds no logic the API lacks: an experiment's history,
-its map over two parameters, parameter importance, an AutoML leaderboard, and experiments compared."""
+its map over two parameters, parameter importance, an AutoML leaderboard and the proposals it started from,
+experiments compared, and warm against cold starts across datasets."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tunelake.platform.reports import history, importance
+from tunelake.platform.reports import history, importance, warmstart
 from tunelake.platform.service.deps import Authorized, LakeDep, known_id
 from tunelake.platform.service.schemas import (
     ComparePublic,
@@ -16,6 +17,8 @@ from tunelake.platform.service.schemas import (
     ImportancePublic,
     LeaderboardPublic,
     MapPublic,
+    RegretPublic,
+    WarmStartPublic,
 )
 from tunelake.store import browse
 
@@ -58,3 +61,16 @@ def compare(lake: LakeDep, ids: Annotated[list[str], Query(max_length=5, descrip
             ) -> ComparePublic:
     """Experiments side by side: each one's history (for one chart) and its best value, trial and params."""
     return ComparePublic(data=history.compare(lake, [known_id(i) for i in ids]))
+
+
+@router.get("/experiments/{experiment_id}/proposals", response_model=WarmStartPublic)
+def get_proposals(experiment_id: str, lake: LakeDep) -> WarmStartPublic:
+    """The meta-model's proposals an AutoML experiment started from, each with the trial that ran it."""
+    return WarmStartPublic(**warmstart.proposals(lake, known_id(experiment_id)))
+
+
+@router.get("/warmstart/regret", response_model=RegretPublic)
+def get_regret(lake: LakeDep) -> RegretPublic:
+    """How much warm starting helped: mean normalized regret after each trial, warm-started AutoML runs against
+    cold ones, over the datasets the lake holds both for."""
+    return RegretPublic(**warmstart.regret_curves(lake))

@@ -5,7 +5,7 @@
 import { $, api, cell, duration, fmt, pager, query, say, token, when } from "./api.js";
 import * as charts from "./charts.js";
 import { refreshTrials, setupTrials, trialState } from "./trials.js";
-import { compareTicked, setupSql } from "./tools.js";
+import { compareTicked, setupSql, showRegret } from "./tools.js";
 
 const state = { selected: null, drawn: null, list: { sort: "created_at", order: "desc", q: "", offset: 0 },
   ticked: new Set(), history: null, experiment: null };
@@ -152,9 +152,17 @@ async function drawLeaderboard(id, h) {
   body.replaceChildren();
   for (const f of board.data) {
     const tr = document.createElement("tr");
-    [f.family, fmt(f.best), f.trials, f.completed, f.best_trial_id || "", fmt(f.best_params)].forEach((v) => cell(tr, v));
+    [f.family, fmt(f.best), f.trials, f.completed, f.best_trial_id || "", fmt(f.best_folds), fmt(f.best_params)].forEach((v) => cell(tr, v));
     body.appendChild(tr);
   }
+  const started = await api(`/experiments/${id}/proposals`);
+  $("#proposals-note").textContent = started.warm_start ? `${started.data.length} proposals of the meta-model`
+    : "(cold start: the default configuration)";
+  $("#proposals tbody").replaceChildren(...started.data.map((p) => {
+    const tr = document.createElement("tr");
+    [fmt(p.config), p.trial_id || "not run", p.status || "", fmt(p.value)].forEach((v) => cell(tr, v));
+    return tr;
+  }));
 }
 
 async function showLogs(toggle = true) {
@@ -201,6 +209,7 @@ async function submit() {
 export function show(view) {
   for (const button of document.querySelectorAll("#tabs button")) button.classList.toggle("active", button.dataset.view === view);
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  if (view === "warmstart") showRegret().catch((e) => say(e.message, "error"));
   window.dispatchEvent(new Event("resize"));
 }
 

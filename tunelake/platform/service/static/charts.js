@@ -67,7 +67,7 @@ export function curvesOption(c) {
     endLabel: { show: t.status === "stopped", formatter: "stopped", color: STATUS.stopped, fontSize: 10 },
   }));
   return { legend: { type: "scroll", top: 0 }, tooltip: { trigger: "item" }, grid: { left: 64, right: 60, top: 36, bottom: 44 },
-    xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 28, minInterval: 1 },
+    xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 28, minInterval: 1, min: "dataMin" },
     yAxis: metricAxis(c.metric), series };
 }
 
@@ -151,6 +151,16 @@ export function compareOption(items) {
     grid: { left: 64, right: 20, top: 40, bottom: 44 },
     xAxis: { type: "value", name: "trial (in start order)", nameLocation: "middle", nameGap: 28, minInterval: 1 },
     yAxis: metricAxis(`best ${metrics.join(" / ")} so far`), series };
+}
+
+export function regretOption(r) {
+  const line = (name, values, color) => ({ name, type: "line", showSymbol: values.length < 30, itemStyle: { color },
+    data: values.map((v, i) => [i + 1, v]) });
+  return { legend: { top: 0, data: ["warm", "cold"] }, tooltip: { trigger: "axis" },
+    grid: { left: 64, right: 20, top: 36, bottom: 44 },
+    xAxis: { type: "value", name: "trials", nameLocation: "middle", nameGap: 28, minInterval: 1, min: 1 },
+    yAxis: { type: "value", name: "mean normalized regret", nameLocation: "middle", nameGap: 44, min: 0 },
+    series: [line("warm", r.warm, "#dc2626"), line("cold", r.cold, "#2563eb")] };
 }
 
 export function trialCurveOption(t, metric) {

@@ -69,3 +69,16 @@ export function setupSql() {
   $("#sql-csv").addEventListener("click", download);
   $("#sql-text").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) run(); });
 }
+
+export async function showRegret() {
+  const r = await api("/warmstart/regret");
+  if (r.datasets.length) charts.draw($("#chart-regret"), charts.regretOption(r));
+  else charts.empty($("#chart-regret"), "no dataset has both a warm-started and a cold AutoML run yet");
+  $("#regret-datasets tbody").replaceChildren(...r.datasets.map((d) => {
+    const tr = document.createElement("tr");
+    cell(tr, d.name ? `${d.name} (${d.dataset_id})` : d.dataset_id || "");
+    cell(tr, d.warm.join(", "));
+    cell(tr, d.cold.join(", "));
+    return tr;
+  }));
+}
