@@ -161,8 +161,9 @@ def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: 
     expect(page.locator("#message")).not_to_contain_text(first)
     expect(page.locator("#message")).to_contain_text("submitted")
     second = re.search(r"submitted (\S+)", page.locator("#message").inner_text()).group(1)
-    expect(page.locator("#detail-status")).to_contain_text("running", timeout=120_000)
-    expect(page.locator("#trials tbody tr").first).to_be_visible(timeout=120_000)
+    expect(page.locator("#detail-title")).to_contain_text(second)
+    expect(page.locator("#trials tbody tr").first).to_be_visible(timeout=120_000)  # its driver is in the lake
+    expect(page.locator("#detail-status")).to_contain_text(re.compile(r"^running"))
     page.click("#stop")  # the confirmation is accepted
     expect(page.locator(f"#experiments tr[data-id='{second}'] td.status-stopped")).to_be_visible(timeout=120_000)
     page.click("#show-logs")

@@ -46,7 +46,10 @@ async function refreshList() {
 function select(experimentId) {
   state.selected = experimentId;
   state.drawn = null;
+  state.history = null;
   trialState.offset = 0;
+  $("#trials tbody").replaceChildren();  // nothing of the last experiment stays on screen
+  $("#charts").hidden = true;
   $("#trial-detail").hidden = true;
   $("#logs").hidden = true;
   refresh();
@@ -83,9 +86,15 @@ async function refreshDetail() {
   $("#detail-title").textContent = `${e.name || ""} ${e.experiment_id}`;
   $("#stop").disabled = !LIVE.has(e.status);
   const signature = JSON.stringify([e.experiment_id, e.status, e.counts, e.best_value]);
-  if (e.status === "submitted") { $("#detail-status").textContent = summary(e, null); return; }
+  if (!e.created_at) {  // the Ray job's alone: its driver has not written (or never wrote) to the lake
+    $("#detail-status").textContent = summary(e, null);
+    return;
+  }
   if (signature !== state.drawn || LIVE.has(e.status)) {
-    state.history = await api(`/experiments/${id}/history`);
+    const history = await api(`/experiments/${id}/history`);
+    if (state.selected !== e.experiment_id) return;  // another experiment was picked meanwhile
+    state.history = history;
+    $("#charts").hidden = false;
     await drawCharts(id, signature !== state.drawn);
     state.drawn = signature;
   }
@@ -223,17 +232,20 @@ function sortList(th) {
   refreshList();
 }
 
-let refreshing = false;
+let refreshing = false, again = false;
 async function refresh() {
   if (!token()) { say("enter the API token (tunelake serve prints it)", "error"); return; }
-  if (refreshing) return;
+  if (refreshing) { again = true; return; }  // once this one ends, so a click is never lost
   refreshing = true;
   try {
     await refreshList();
     await refreshDetail();
   } catch (e) {
     say(e.status === 401 ? "the token was refused" : e.message, "error");
-  } finally { refreshing = false; }
+  } finally {
+    refreshing = false;
+    if (again) { again = false; refresh(); }
+  }
 }
 
 function init() {
