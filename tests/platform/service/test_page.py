@@ -117,6 +117,9 @@ def test_charts_table_trial_compare_and_sql_in_the_browser(service, browser_page
     expect(page.locator("#compare-table thead th")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
 
+    page.click("#tabs button[data-view='warmstart']")
+    expect(page.locator("#chart-regret svg")).to_be_visible()  # drawn, or saying what it waits for
+
     page.click("#tabs button[data-view='sql']")
     page.fill("#sql-text", f"SELECT trial_id, status FROM trials WHERE experiment_id = '{ASHA}' ORDER BY 1 LIMIT 3")
     page.click("#sql-run")

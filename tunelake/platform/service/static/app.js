@@ -7,7 +7,7 @@ import * as charts from "./charts.js";
 import { refreshTrials, setupTrials, trialState } from "./trials.js";
 import { compareTicked, setupSql, showRegret } from "./tools.js";
 
-const state = { selected: null, drawn: null, list: { sort: "created_at", order: "desc", q: "", offset: 0 },
+const state = { selected: null, drawn: null, picked: 0, list: { sort: "created_at", order: "desc", q: "", offset: 0 },
   ticked: new Set(), history: null, experiment: null };
 const LIST_LIMIT = 50;
 const LIVE = new Set(["running", "submitted"]);
@@ -45,6 +45,7 @@ async function refreshList() {
 
 function select(experimentId) {
   state.selected = experimentId;
+  state.picked += 1;  // a refresh already under way draws nothing after this
   state.drawn = null;
   state.history = null;
   trialState.offset = 0;
@@ -70,7 +71,7 @@ function summary(e, h) {
 
 async function refreshDetail() {
   if (!state.selected) return;
-  const id = encodeURIComponent(state.selected);
+  const id = encodeURIComponent(state.selected), picked = state.picked;
   let e;
   try {
     e = await api(`/experiments/${id}`);
@@ -92,10 +93,11 @@ async function refreshDetail() {
   }
   if (signature !== state.drawn || LIVE.has(e.status)) {
     const history = await api(`/experiments/${id}/history`);
-    if (state.selected !== e.experiment_id) return;  // another experiment was picked meanwhile
+    if (picked !== state.picked) return;  // picked again meanwhile: the next refresh draws
     state.history = history;
     $("#charts").hidden = false;
     await drawCharts(id, signature !== state.drawn);
+    if (picked !== state.picked) return;
     state.drawn = signature;
   }
   $("#detail-status").textContent = summary(e, state.history);
