@@ -104,6 +104,12 @@ def test_charts_table_trial_compare_and_sql_in_the_browser(service, browser_page
     expect(page.locator("#trials tbody tr")).to_have_count(0)
     page.fill("#trial-search", "")
     expect(page.locator("#trials tbody tr")).to_have_count(12)
+    page.check("#trials tbody tr[data-id='a02'] input")  # its curve alone: one report, where ASHA stopped it
+    page.check("#trials tbody tr[data-id='a03'] input")
+    expect(page.locator("#curves-note")).to_contain_text("2 ticked")
+    page.wait_for_function(POINTS, arg=["chart-curves", 4])
+    assert [(s["name"], s["lineStyle"]["type"]) for s in option(page, "chart-curves")["series"]] == [
+        ("a02", "dashed"), ("a03", "solid")]
     page.click("#trials tbody tr[data-id='a04']")
     expect(page.locator("#trial-stderr")).to_have_text("Traceback: boom")
     expect(page.locator("#trial-fields dd[data-field='status']")).to_have_text("failed (exited with code 1)")

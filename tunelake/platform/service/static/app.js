@@ -49,6 +49,7 @@ function select(experimentId) {
   state.drawn = null;
   state.history = null;
   trialState.offset = 0;
+  trialState.curves.clear();
   $("#trials tbody").replaceChildren();  // nothing of the last experiment stays on screen
   $("#charts").hidden = true;
   $("#trial-detail").hidden = true;
@@ -110,9 +111,7 @@ async function drawCharts(id, slowToo) {
   $("#map-metric").textContent = h.metric || "value";
   if (h.data.length) charts.draw($("#chart-history"), charts.historyOption(h));
   else charts.empty($("#chart-history"), "no trials yet");
-  const curves = await api(`/experiments/${id}/curves?limit=20`);
-  if (curves.data.length) charts.draw($("#chart-curves"), charts.curvesOption(curves));
-  else charts.empty($("#chart-curves"), "no intermediate reports yet");
+  await drawCurves();
   fillAxes(h.params);
   await drawMap();
   if (h.params.length && h.data.some((p) => p.value !== null)) {
@@ -124,6 +123,14 @@ async function drawCharts(id, slowToo) {
   }
   if (slowToo) await drawImportance();
   await drawLeaderboard(id, h);
+}
+
+async function drawCurves() {
+  const chosen = [...trialState.curves];
+  $("#curves-note").textContent = chosen.length ? `${chosen.length} ticked in the table` : "trials with the most reports; tick trials in the table to choose";
+  const curves = await api(`/experiments/${encodeURIComponent(state.selected)}/curves?${query({ limit: 20, trial: chosen })}`);
+  if (curves.data.length) charts.draw($("#chart-curves"), charts.curvesOption(curves));
+  else charts.empty($("#chart-curves"), "no intermediate reports yet");
 }
 
 function fillAxes(params) {
@@ -274,7 +281,7 @@ function init() {
   $("#stop").addEventListener("click", stop);
   $("#show-logs").addEventListener("click", () => showLogs(true));
   $("#compare-selected").addEventListener("click", () => compareTicked([...state.ticked], show));
-  setupTrials(() => state.history);
+  setupTrials(() => state.history, drawCurves);
   setupSql();
   window.addEventListener("resize", () => {
     for (const el of document.querySelectorAll(".chart")) { const c = echarts.getInstanceByDom(el); if (c) c.resize(); }

@@ -4,13 +4,15 @@
 import { $, api, cell, duration, fmt, pager, query, when } from "./api.js";
 import * as charts from "./charts.js";
 
-export const trialState = { experiment: null, sort: "finished_at", order: "asc", status: "", q: "", offset: 0 };
+export const trialState = { experiment: null, sort: "finished_at", order: "asc", status: "", q: "", offset: 0,
+  curves: new Set() };
 const LIMIT = 25;
 let history = () => null;
+let curvesChanged = () => null;
 
 function header(params) {
   const row = $("#trials thead tr");
-  const columns = [["trial_id", "trial"], ["status", "status"], ["value", "value"],
+  const columns = [["", "curve"], ["trial_id", "trial"], ["status", "status"], ["value", "value"],
     ...params.map((a) => [`param.${a.name}`, a.name]), ["duration_s", "duration"], ["node", "node"], ["", "reason"]];
   const key = columns.map((c) => c[0]).join();
   if (row.dataset.key === key) return;
@@ -46,6 +48,14 @@ export async function refreshTrials(experimentId, h) {
   for (const t of page.data) {
     const tr = document.createElement("tr");
     tr.dataset.id = t.trial_id;
+    const tick = document.createElement("input");
+    tick.type = "checkbox"; tick.title = "show its learning curve"; tick.checked = trialState.curves.has(t.trial_id);
+    tick.addEventListener("click", (event) => {
+      event.stopPropagation();
+      if (tick.checked) trialState.curves.add(t.trial_id); else trialState.curves.delete(t.trial_id);
+      curvesChanged();
+    });
+    cell(tr, "").appendChild(tick);
     cell(tr, t.trial_id);
     cell(tr, t.status, `status-${t.status}`);
     cell(tr, fmt(t.value));
@@ -81,8 +91,9 @@ export async function openTrial(trialId) {
   $("#trial-detail").scrollIntoView({ block: "nearest" });
 }
 
-export function setupTrials(getHistory) {
+export function setupTrials(getHistory, onCurves) {
   history = getHistory;
+  curvesChanged = onCurves;
   $("#trial-status").addEventListener("change", () => {
     trialState.status = $("#trial-status").value; trialState.offset = 0;
     refreshTrials(trialState.experiment, history());
