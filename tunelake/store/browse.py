@@ -44,6 +44,9 @@ class TrialOrder:
     key: str = "finished_at"
     descending: bool = False
 
+    def __post_init__(self) -> None:
+        self.sql()  # a key that is not allowed fails here, naming the choices
+
     def sql(self) -> tuple[str, list[Any]]:
         """The ORDER BY terms and their bound parameters (a JSON field sorts as a number, then as text)."""
         direction = "DESC" if self.descending else "ASC"

@@ -46,7 +46,8 @@ def _distribution(axis: Axis, values: list[Any]) -> Any:
         levels = tuple(dict.fromkeys([*axis.categories, *(label(v) for v in values)]))
         return CategoricalDistribution(levels) if len(levels) > 1 else None
     numbers = [float(v) for v in values]
-    low, high = min([*numbers, axis.low or numbers[0]]), max([*numbers, axis.high or numbers[0]])
+    low = min(numbers + ([axis.low] if axis.low is not None else []))
+    high = max(numbers + ([axis.high] if axis.high is not None else []))
     if low == high:
         return None
     log = axis.scale is Scale.LOG and low > 0

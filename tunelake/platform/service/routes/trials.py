@@ -33,7 +33,7 @@ def list_trials(
     sort: Annotated[str, Query(max_length=200, description=f"one of {', '.join(browse.TRIAL_COLUMNS)}, "
                                                           "param.<name> or metric.<name>")] = "finished_at",
     order: Literal["asc", "desc"] = "asc",
-    status_: Annotated[list[Literal[browse.TRIAL_STATUSES] | None], Query(  # type: ignore[valid-type]
+    status_: Annotated[list[Literal[browse.TRIAL_STATUSES]], Query(  # type: ignore[valid-type]
         alias="status", description="keep trials of these statuses (repeat it); all when absent")] = [],  # noqa: B006
     q: Annotated[str, Query(max_length=200, description="text in the id, params, node or reason (any case)")] = "",
 ) -> TrialsPublic:
@@ -42,10 +42,9 @@ def list_trials(
     experiment_id = known_id(experiment_id)
     try:
         order_by = browse.TrialOrder(sort, descending=order == "desc")
-        order_by.sql()
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    rows, count = browse.trials_page(lake, experiment_id, order_by, browse.TrialFilter(tuple(filter(None, status_)), q),
+    rows, count = browse.trials_page(lake, experiment_id, order_by, browse.TrialFilter(tuple(status_), q),
                                      offset, limit)
     if not count and catalog.experiment(lake, experiment_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")

@@ -165,7 +165,7 @@ export function regretOption(r) {
 
 export function trialCurveOption(t, metric) {
   return { grid: { left: 56, right: 16, top: 16, bottom: 40 }, tooltip: { trigger: "axis" },
-    xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 24, minInterval: 1 },
+    xAxis: { type: "value", name: "step", nameLocation: "middle", nameGap: 24, minInterval: 1, min: "dataMin" },
     yAxis: metricAxis(metric, { nameGap: 40 }),
     series: [{ name: t.trial_id, type: "line", data: t.curve, itemStyle: { color: STATUS[t.status] || "#2563eb" } }] };
 }
