@@ -150,3 +150,9 @@ def values_by_experiment(lake: Lake, experiment_ids: list[str]) -> dict[str, lis
     for r in rows:
         found[r["experiment_id"]].append(r["value"])
     return found
+
+
+def dataset(lake: Lake, dataset_id: str) -> dict[str, Any] | None:
+    """One dataset's row: name, task, meta-features and the feature set that made them."""
+    rows = query(lake, "SELECT * FROM datasets WHERE dataset_id = ?", [dataset_id]).to_pylist()
+    return rows[0] if rows else None

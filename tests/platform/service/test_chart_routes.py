@@ -192,7 +192,7 @@ def test_proposals_show_which_trial_ran_each(api: TestClient, lake: Lake):
     body = api.get("/experiments/automl-x-0/proposals").json()
     assert (body["automl"], body["warm_start"]) == (True, True)
     assert [(p["trial_id"], p["value"]) for p in body["data"]] == [("automl-x-0-1", 0.7), (None, None)]
-    assert body["data"][0]["config"] == proposed
+    assert body["data"][0]["config"] == proposed and body["data"][0]["evidence"] == []  # no such dataset
     fill(lake)
     assert api.get(f"/experiments/{SVM}/proposals").json() == {"experiment_id": SVM, "automl": False,
                                                                "warm_start": False, "data": []}
@@ -211,3 +211,30 @@ def test_regret_compares_warm_and_cold_runs_on_the_same_datasets(api: TestClient
     # d1: best 0.9, worst 0.5; d3: best 0.6, worst 0.2 (a trial without a value is the worst: regret 1)
     assert body["warm"] == pytest.approx([(0 + 1) / 2, 0, 0])
     assert body["cold"] == pytest.approx([(1 + 1) / 2, (0 + 0.5) / 2, (0 + 0.5) / 2])
+
+
+def test_proposals_carry_the_evidence_behind_them(api: TestClient, lake: Lake, monkeypatch: pytest.MonkeyPatch):
+    from tests.conftest import DATASETS
+    from tunelake.metalearn.dataset import describe
+    from tunelake.metalearn.features import FEATURE_SET
+    from tunelake.metalearn.zoo import DEFAULT_FAMILY, active, default_config
+
+    monkeypatch.setenv("TUNELAKE_PRIOR", "none")  # the lake alone
+    rows = []
+    for name in ("appendicitis", "haberman"):
+        seen = describe(str(DATASETS / f"{name}.parquet"), "target")
+        rows.append({"dataset_id": seen.dataset_id, "name": name, "target": "target", "task": seen.task,
+                     "meta_features": json.dumps(seen.meta_features), "feature_set": FEATURE_SET})
+    lake.append("datasets", rows)
+    appendicitis, haberman = rows[0]["dataset_id"], rows[1]["dataset_id"]
+    lake.append("trials", [{"experiment_id": "automl-appendicitis", "trial_id": "t0", "status": "completed",
+                            "params": json.dumps(default_config("linear")), "value": 0.85,
+                            "dataset_id": appendicitis}])
+    hedge = active(default_config(DEFAULT_FAMILY))
+    proposed = [default_config("linear"), hedge]  # as recommend makes them
+    automl_run(lake, "automl-haberman-0", haberman, True, [0.7, 0.75], proposals=proposed,
+               params=[default_config("linear"), default_config(DEFAULT_FAMILY)])
+    body = api.get("/experiments/automl-haberman-0/proposals").json()["data"]
+    assert [(p["trial_id"], p["value"]) for p in body] == [("automl-haberman-0-0", 0.7), ("automl-haberman-0-1", 0.75)]
+    assert [e["dataset"] for e in body[0]["evidence"]] == ["appendicitis"] and body[0]["predicted"] > 0
+    assert body[1]["evidence"] == [{"why": "robust default"}]

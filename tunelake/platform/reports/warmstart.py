@@ -19,18 +19,36 @@ from tunelake.store import browse
 
 
 def proposals(lake: Any, experiment_id: str) -> dict[str, Any]:
-    """The configurations the meta-model proposed for an AutoML experiment, each with the trial that ran it."""
+    """The configurations the meta-model proposed for an AutoML experiment, each with the trial that ran it and
+    its evidence: the nearest datasets behind it, as the meta-model sees the lake now, leaving this dataset out
+    (the lake keeps the proposals, not what backed them then)."""
     row = experiment_row(lake, experiment_id)
     options = (json.loads(row["spec"]) if row.get("spec") else {}).get("automl") or {}
     trials = history(lake, experiment_id)["data"]
+    made = options.get("proposals") or []
+    backing = _evidence(lake, row.get("dataset_id"), len(made)) if options.get("warm_start") else {}
     data = []
-    for config in options.get("proposals") or []:
-        flat = zoo.complete(config)
-        ran = next((t for t in trials if flat is not None and t["params"] == flat), None)
+    for config in made:
+        flat = zoo.complete(config) or config  # the default is proposed by its active names, the rest flat
+        ran = next((t for t in trials if t["params"] == flat), None)
+        predicted, evidence = backing.get(json.dumps(config, sort_keys=True), (None, []))
         data.append({"config": config, "trial_id": ran and ran["trial_id"], "status": ran and ran["status"],
-                     "value": ran and ran["value"]})
+                     "value": ran and ran["value"], "predicted": predicted, "evidence": evidence})
     return {"experiment_id": experiment_id, "automl": bool(options), "warm_start": bool(options.get("warm_start")),
             "data": data}
+
+
+def _evidence(lake: Any, dataset_id: str | None, k: int) -> dict[str, tuple[float | None, list[dict[str, Any]]]]:
+    """The meta-model's proposals for this dataset today, by configuration: (predicted, evidence)."""
+    from tunelake.metalearn.features import FEATURE_SET
+    from tunelake.metalearn.recommend import recommend
+
+    described = browse.dataset(lake, dataset_id) if dataset_id else None
+    if not described or described["feature_set"] != FEATURE_SET or not described["meta_features"]:
+        return {}
+    found = recommend(lake, json.loads(described["meta_features"]), described["task"], max(k, 1),
+                      exclude=frozenset({dataset_id}))
+    return {json.dumps(p.config, sort_keys=True): (p.predicted, p.evidence) for p in found}
 
 
 def _best_so_far(values: list[float | None]) -> list[float | None]:

@@ -229,6 +229,10 @@ class StartedFrom(BaseModel):
                                              "data does not allow, or a duplicate)")
     status: str | None
     value: float | None
+    predicted: float | None = Field(None, description="normalized score the meta-model expects (1: the best seen "
+                                                      "on similar data)")
+    evidence: list[dict[str, Any]] = Field(default_factory=list, description="the nearest datasets behind it, as "
+                                           "the lake holds them now, this dataset left out")
 
 
 class WarmStartPublic(BaseModel):

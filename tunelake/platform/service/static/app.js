@@ -178,7 +178,8 @@ async function drawLeaderboard(id, h) {
     : "(cold start: the default configuration)";
   $("#proposals tbody").replaceChildren(...started.data.map((p) => {
     const tr = document.createElement("tr");
-    [fmt(p.config), p.trial_id || "not run", p.status || "", fmt(p.value)].forEach((v) => cell(tr, v));
+    const evidence = p.evidence.map((e) => e.why || `${e.dataset} (score ${fmt(e.score)}, distance ${fmt(e.distance)})`);
+    [fmt(p.config), p.trial_id || "not run", p.status || "", fmt(p.value), evidence.join("; ")].forEach((v) => cell(tr, v));
     return tr;
   }));
 }
