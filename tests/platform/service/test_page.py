@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.platform.service.conftest import TOKEN
-from tests.platform.service.test_chart_routes import ASHA, fill_asha
+from tests.platform.service.test_chart_routes import ASHA, automl_run, fill_asha
 from tests.platform.service.test_routes import SVM, fill
 from tests.platform.service.test_service import svm_spec
 from tunelake.store.lake import Lake
@@ -134,6 +134,16 @@ def test_charts_table_trial_compare_and_sql_in_the_browser(service, browser_page
         page.click("#sql-csv")
     csv = Path(download.value.path()).read_text()
     assert csv.splitlines() == ["trial_id,status", "a00,completed", "a01,completed", "a02,stopped"]
+
+    automl = "automl-page-20250106-000000-0000"
+    families = [{"family": "rf", "rf.depth": 3}, {"family": "rf", "rf.depth": 8}, {"family": "knn", "knn.k": 5}]
+    automl_run(lake, automl, "d-page", True, [0.8, 0.9, 0.7], proposals=families[:2], params=families)
+    page.click("#tabs button[data-view='experiments']")
+    page.click(f"#experiments tr[data-id='{automl}']")
+    expect(page.locator("#leaderboard tbody tr")).to_have_count(2)
+    expect(page.locator("#leaderboard tbody tr").first).to_contain_text("rf")
+    expect(page.locator("#proposals tbody tr")).to_have_count(2)
+    page.screenshot(path=str(tmp_path / "automl.png"), full_page=True)
 
 
 def test_submit_follow_and_stop_in_the_browser(service, browser_page, tmp_path: Path):

@@ -116,6 +116,7 @@ async function drawCharts(id, slowToo) {
   await drawMap();
   if (h.params.length && h.data.some((p) => p.value !== null)) {
     charts.draw($("#chart-parallel"), charts.parallelOption(h));
+    $("#chart-slices").style.height = `${Math.ceil(h.params.length / 4) * 240 + 40}px`;
     charts.draw($("#chart-slices"), charts.slicesOption(h));
   } else {
     charts.empty($("#chart-parallel"), "no trials with a value yet");

@@ -8,6 +8,7 @@ const SYMBOL = { completed: "circle", stopped: "diamond", failed: "triangle", ru
 
 export function draw(el, option) {
   const chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "svg" });
+  chart.resize();  // the element may have changed size (the slice plots grow with the parameters)
   chart.setOption(Object.assign({ animation: false, textStyle: { fontFamily: "system-ui, sans-serif" } }, option),
     true);
   return chart;
@@ -100,18 +101,20 @@ export function importanceOption(i) {
       label: { show: true, position: "right", formatter: (p) => p.value.toFixed(3) } }] };
 }
 
+/** Parameters every trial with a value holds (a line cannot cross an axis it has no value on), then the metric. */
 export function parallelOption(h) {
   const rows = h.data.filter((p) => p.value !== null);
-  const axes = h.params.map((a, i) => {
+  const params = h.params.filter((a) => rows.every((p) => p.params[a.name] !== undefined && p.params[a.name] !== null));
+  const axes = params.map((a, i) => {
     const axis = axisFor(a, { dim: i, nameLocation: "end" }, rows.map((p) => p.params[a.name]).filter((v) => typeof v === "string"));
     delete axis.nameGap; delete axis.axisTick;
     return axis;
   });
-  axes.push({ dim: h.params.length, name: h.metric, type: "value", scale: true, nameLocation: "end" });
-  const data = rows.map((p) => ({ value: [...h.params.map((a) => (p.params[a.name] ?? "-")), p.value],
+  axes.push({ dim: params.length, name: h.metric, type: "value", scale: true, nameLocation: "end" });
+  const data = rows.map((p) => ({ value: [...params.map((a) => p.params[a.name]), p.value],
     lineStyle: { type: p.status === "stopped" ? "dashed" : "solid" } }));
   return { parallelAxis: axes, parallel: { left: 50, right: 170, top: 40, bottom: 30 },
-    visualMap: rows.length ? colourScale(rows.map((p) => p.value), h.mode, h.params.length, { text: [h.metric, ""] }) : undefined,
+    visualMap: rows.length ? colourScale(rows.map((p) => p.value), h.mode, params.length, { text: [h.metric, ""] }) : undefined,
     series: [{ name: "trials", type: "parallel", lineStyle: { width: 1.5, opacity: 0.8 }, data }] };
 }
 
