@@ -18,8 +18,11 @@ from tunelake.platform.reports.history import history
 from tunelake.platform.reports.space import Axis, Scale, label
 from tunelake.store.lake import Lake
 
-MAX_TRIALS = 2000
+MAX_TRIALS = 1000
 """The most recent completed trials an importance is computed from (fANOVA's forests grow with them)."""
+
+FANOVA_TREES = 32
+"""Half Optuna's default: the ranking holds and the answer comes twice as fast (docs/dashboard.md)."""
 
 
 class Evaluator(str, Enum):
@@ -32,7 +35,7 @@ def _evaluator(kind: Evaluator) -> Any:
     from optuna import importance
 
     if kind is Evaluator.FANOVA:
-        return importance.FanovaImportanceEvaluator(seed=0)
+        return importance.FanovaImportanceEvaluator(n_trees=FANOVA_TREES, seed=0)
     if kind is Evaluator.PED_ANOVA:
         return importance.PedAnovaImportanceEvaluator()
     return importance.MeanDecreaseImpurityImportanceEvaluator(seed=0)

@@ -7,7 +7,7 @@ import * as charts from "./charts.js";
 import { refreshTrials, setupTrials, trialState } from "./trials.js";
 import { compareTicked, setupSql, showRegret } from "./tools.js";
 
-const state = { selected: null, drawn: null, picked: 0, list: { sort: "created_at", order: "desc", q: "", offset: 0 },
+const state = { selected: null, drawn: null, picked: 0, importanceAt: 0, list: { sort: "created_at", order: "desc", q: "", offset: 0 },
   ticked: new Set(), history: null, experiment: null };
 const LIST_LIMIT = 50;
 const LIVE = new Set(["running", "submitted"]);
@@ -46,6 +46,7 @@ async function refreshList() {
 function select(experimentId) {
   state.selected = experimentId;
   state.picked += 1;  // a refresh already under way draws nothing after this
+  state.importanceAt = 0;
   state.drawn = null;
   state.history = null;
   trialState.offset = 0;
@@ -122,7 +123,11 @@ async function drawCharts(id, slowToo) {
     charts.empty($("#chart-parallel"), "no trials with a value yet");
     charts.empty($("#chart-slices"), "no trials with a value yet");
   }
-  if (slowToo) await drawImportance();
+  // importance is the slow one (seconds for a thousand trials): while a run goes on, at most every 30 s
+  if (slowToo && (!LIVE.has(state.experiment.status) || Date.now() - state.importanceAt > 30_000)) {
+    state.importanceAt = Date.now();
+    await drawImportance();
+  }
   await drawLeaderboard(id, h);
 }
 
