@@ -238,3 +238,20 @@ def test_proposals_carry_the_evidence_behind_them(api: TestClient, lake: Lake, m
     assert [(p["trial_id"], p["value"]) for p in body] == [("automl-haberman-0-0", 0.7), ("automl-haberman-0-1", 0.75)]
     assert [e["dataset"] for e in body[0]["evidence"]] == ["appendicitis"] and body[0]["predicted"] > 0
     assert body[1]["evidence"] == [{"why": "robust default"}]
+
+
+def test_the_heat_map_keeps_the_best_value_per_cell_on_log_spaced_cells(api: TestClient, lake: Lake):
+    fill_asha(lake)
+    four = api.get(f"/experiments/{ASHA}/map", params={"x": "C", "y": "kernel", "bins": 4}).json()["grid"]
+    assert four["x"] == pytest.approx([1e-3, 10 ** -1.5, 1.0, 10 ** 1.5, 1e3])  # equal factors on a log axis
+    body = api.get(f"/experiments/{ASHA}/map", params={"x": "C", "y": "kernel", "bins": 2}).json()
+    grid = body["grid"]
+    assert grid["x"] == pytest.approx([1e-3, 1.0, 1e3]) and grid["y"] == ["rbf", "linear", "poly", "sigmoid"]
+    cells = {(c[0], c[1]): c[2:] for c in grid["cells"]}
+    # rbf with C = 0.01 (a00, 0.9) and C = 0.1 (a06, 0.906) share the first cell: the best is kept, both counted
+    assert cells[(0, 0)] == [pytest.approx(0.906), 2]
+    assert cells[(1, 0)] == [pytest.approx(0.909), 2]  # C = 10 (a03) and C = 100 (a09)
+    assert cells[(1, 1)] == [pytest.approx(0.707), 1]  # C = 1 is the upper cell's lower bound
+    assert sum(c[3] for c in grid["cells"]) == len(body["data"]) == 11
+    assert api.get(f"/experiments/{ASHA}/map", params={"x": "C", "y": "kernel"}).json()["grid"] is None
+    assert api.get(f"/experiments/{ASHA}/map", params={"x": "C", "y": "kernel", "bins": 51}).status_code == 422

@@ -68,9 +68,10 @@ def _axis(found: list[dict[str, Any]], name: str, experiment_id: str) -> Axis:
     raise UserInputError(f"{name!r} is not a parameter of {experiment_id}; its parameters: {names}")
 
 
-def metric_map(lake: Lake, experiment_id: str, x: str, y: str) -> dict[str, Any]:
+def metric_map(lake: Lake, experiment_id: str, x: str, y: str, bins: int = 0) -> dict[str, Any]:
     """The map of the metric over parameters ``x`` and ``y``: both axes, and each trial with a value (completed
-    or stopped) that has both parameters, at its place on each axis."""
+    or stopped) that has both parameters, at its place on each axis; with ``bins``, a heat map too: the best
+    value in each cell of a ``bins`` x ``bins`` grid (a category axis has a cell per category)."""
     seen = history(lake, experiment_id)
     ax, ay = _axis(seen["params"], x, experiment_id), _axis(seen["params"], y, experiment_id)
     points = []
@@ -79,7 +80,22 @@ def metric_map(lake: Lake, experiment_id: str, x: str, y: str) -> dict[str, Any]
         if p["value"] is not None and px is not None and py is not None:
             points.append({"trial_id": p["trial_id"], "status": p["status"], "x": px, "y": py, "value": p["value"]})
     return {"experiment_id": experiment_id, "metric": seen["metric"], "mode": seen["mode"],
-            "x": ax.public(), "y": ay.public(), "data": points}
+            "x": ax.public(), "y": ay.public(), "data": points,
+            "grid": _grid(ax, ay, points, bins, seen["mode"]) if bins else None}
+
+
+def _grid(ax: Axis, ay: Axis, points: list[dict[str, Any]], bins: int, mode: str) -> dict[str, Any]:
+    """Cell bounds on each axis and, for each cell holding a trial, [x cell, y cell, best value, trials]."""
+    x_bins, y_bins = ax.bins(bins, [p["x"] for p in points]), ay.bins(bins, [p["y"] for p in points])
+    cells: dict[tuple[int, int], list[Any]] = {}
+    for p in points:
+        key = (ax.cell(x_bins, p["x"]), ay.cell(y_bins, p["y"]))
+        if key not in cells:
+            cells[key] = [*key, p["value"], 0]
+        elif catalog.better(p["value"], cells[key][2], mode):
+            cells[key][2] = p["value"]
+        cells[key][3] += 1
+    return {"x": x_bins, "y": y_bins, "cells": sorted(cells.values())}
 
 
 def learning_curves(lake: Lake, experiment_id: str, trial_ids: list[str], limit: int = 50) -> dict[str, Any]:

@@ -7,6 +7,7 @@ AutoML family's own parameters) gets its axis from the values the trials hold.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -47,6 +48,29 @@ class Axis:
         if not _number(value) or (self.scale is Scale.LOG and value <= 0):
             return None
         return float(value)
+
+
+    def bins(self, count: int, positions: list[Any]) -> list[float | str]:
+        """Cell boundaries along this axis for a heat map: ``count`` equal cells between its bounds (in log10
+        space on a log axis, so each cell spans the same factor), or its categories (those the spec lists, then
+        those only the trials hold)."""
+        if self.scale is Scale.CATEGORY:
+            return list(dict.fromkeys([*self.categories, *(p for p in positions if isinstance(p, str))]))
+        numbers = [p for p in positions if isinstance(p, float)]
+        low = self.low if self.low is not None else min(numbers, default=0.0)
+        high = self.high if self.high is not None else max(numbers, default=1.0)
+        log = self.scale is Scale.LOG and low > 0
+        a, b = (math.log10(low), math.log10(high)) if log else (low, high)
+        if a == b:
+            a, b = a - 0.5, b + 0.5
+        edges = [a + (b - a) * i / count for i in range(count + 1)]
+        return [10 ** e for e in edges] if log else edges
+
+    def cell(self, bins: list[float | str], position: float | str) -> int:
+        """The cell ``position`` falls in, of those ``bins`` bounds (the last cell holds its upper bound)."""
+        if self.scale is Scale.CATEGORY:
+            return bins.index(position)
+        return max(0, min(len(bins) - 2, bisect.bisect_right(bins, position) - 1))
 
 
 def label(value: Any) -> str:

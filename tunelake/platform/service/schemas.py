@@ -140,6 +140,14 @@ class MapPoint(BaseModel):
     value: float
 
 
+class MapGrid(BaseModel):
+    x: list[float | str] = Field(description="cell bounds on x (bins + 1 numbers, equal in log10 space on a log "
+                                             "axis), or its categories")
+    y: list[float | str]
+    cells: list[tuple[int, int, float, int]] = Field(description="[x cell, y cell, best value, trials] of each "
+                                                                 "cell holding a trial")
+
+
 class MapPublic(BaseModel):
     experiment_id: str
     metric: str | None
@@ -147,6 +155,7 @@ class MapPublic(BaseModel):
     x: AxisPublic
     y: AxisPublic
     data: list[MapPoint]
+    grid: MapGrid | None = Field(None, description="the heat map, when bins were asked for")
 
 
 class CurvePublic(BaseModel):

@@ -35,9 +35,12 @@ def get_history(experiment_id: str, lake: LakeDep) -> HistoryPublic:
 
 @router.get("/experiments/{experiment_id}/map", response_model=MapPublic)
 def get_map(experiment_id: str, lake: LakeDep, x: Annotated[str, Query(max_length=200)],
-            y: Annotated[str, Query(max_length=200)]) -> MapPublic:
-    """The metric over parameters ``x`` and ``y``: both axes, and every trial with a value (stopped ones too)."""
-    return MapPublic(**history.metric_map(lake, known_id(experiment_id), x, y))
+            y: Annotated[str, Query(max_length=200)],
+            bins: Annotated[int, Query(ge=0, le=50, description="cells per numeric axis of a heat map of the best "
+                                                                "value per cell; 0: points only")] = 0) -> MapPublic:
+    """The metric over parameters ``x`` and ``y``: both axes, every trial with a value (stopped ones too) and,
+    with ``bins``, a heat map."""
+    return MapPublic(**history.metric_map(lake, known_id(experiment_id), x, y, bins))
 
 
 @router.get("/experiments/{experiment_id}/importance", response_model=ImportancePublic)

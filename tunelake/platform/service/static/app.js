@@ -154,7 +154,7 @@ function fillAxes(params) {
 async function drawMap() {
   const x = $("#map-x").value, y = $("#map-y").value;
   if (!x || !y) { charts.empty($("#chart-map"), "no parameters to map"); return; }
-  const m = await api(`/experiments/${encodeURIComponent(state.selected)}/map?${query({ x, y })}`);
+  const m = await api(`/experiments/${encodeURIComponent(state.selected)}/map?${query({ x, y, bins: 10 })}`);
   if (m.data.length) charts.draw($("#chart-map"), charts.mapOption(m));
   else charts.empty($("#chart-map"), "no trials with a value yet");
 }

@@ -86,10 +86,33 @@ export function mapOption(m) {
     data: m.data.filter((p) => p.status === s).map((p) => ({ value: [p.x, p.y, p.value], trial_id: p.trial_id })),
   }));
   const labels = (key) => m.data.map((p) => p[key]).filter((v) => typeof v === "string");
-  return { legend: { top: 0, data: ["completed", "stopped"] }, tooltip: { trigger: "item", formatter: tip },
-    grid: { left: 80, right: 110, top: 36, bottom: 48 },
-    xAxis: axisFor(m.x, {}, labels("x")), yAxis: axisFor(m.y, { nameGap: 56 }, labels("y")),
+  const xAxis = [axisFor(m.x, {}, labels("x"))], yAxis = [axisFor(m.y, { nameGap: 56 }, labels("y"))];
+  if (m.grid && m.grid.cells.length) heatMap(m.grid, xAxis, yAxis, series);
+  // the colour scale colours every mark, so the legend names the shapes in grey
+  const legend = series.map((x) => ({ name: x.name, itemStyle: { color: "#cbd5e1", borderColor: "#6b7280" } }));
+  return { legend: { top: 0, data: legend }, tooltip: { trigger: "item", formatter: tip },
+    grid: { left: 80, right: 110, top: 36, bottom: 48 }, xAxis, yAxis,
     visualMap: values.length ? colourScale(values, m.mode, 2, { text: [m.metric, ""] }) : undefined, series };
+}
+
+/** The API's grid as a heat map under the points: a rectangle per cell between its bounds on the chart's own
+ * axes (so equal cells on a log axis are equal factors), a category's cell its band; coloured by the best value. */
+function heatMap(grid, xAxis, yAxis, series) {
+  const span = (bounds, i) => (typeof bounds[0] === "string" ? [bounds[i], bounds[i]] : [bounds[i], bounds[i + 1]]);
+  const data = grid.cells.map(([i, j, best, n]) => ({ value: [null, null, best, ...span(grid.x, i), ...span(grid.y, j)],
+    trial_id: `${n} trial${n === 1 ? "" : "s"}, best` }));
+  const side = (api, lo, hi, axis) => {  // pixel bounds of a cell along one axis
+    const a = api.coord(axis === 0 ? [lo, api.value(5)] : [api.value(3), lo])[axis];
+    const b = api.coord(axis === 0 ? [hi, api.value(5)] : [api.value(3), hi])[axis];
+    if (lo !== hi) return [Math.min(a, b), Math.abs(b - a)];
+    const band = api.size(axis === 0 ? [1, 0] : [0, 1])[axis];
+    return [a - band / 2, band];
+  };
+  series.unshift({ name: "best per cell", type: "custom", encode: { x: [3, 4], y: [5, 6], tooltip: [2] }, data,
+    renderItem: (params, api) => {
+      const [x, width] = side(api, api.value(3), api.value(4), 0), [y, height] = side(api, api.value(5), api.value(6), 1);
+      return { type: "rect", shape: { x, y, width, height }, style: { fill: api.visual("color"), opacity: 0.55 } };
+    } });
 }
 
 export function importanceOption(i) {
