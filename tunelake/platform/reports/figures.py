@@ -38,7 +38,7 @@ def _axis(ax: Any, which: str, axis: dict[str, Any], values: list[Any]) -> list[
         if axis["scale"] == "log":
             set_scale("log")
         return values
-    levels = list(axis["categories"]) + sorted({v for v in values} - set(axis["categories"]))
+    levels = list(dict.fromkeys([*axis["categories"], *values]))  # as the API's grid orders them
     set_ticks(range(len(levels)), levels)
     return [levels.index(v) for v in values]
 
@@ -59,7 +59,7 @@ def _save(fig: Any, out: Path) -> Path:
 
 
 def metric_map(lake: Lake, experiment_id: str, x: str, y: str, out: Path) -> Path:
-    data = report.metric_map(lake, experiment_id, x, y)
+    data = report.metric_map(lake, experiment_id, x, y, bins=10)
     if not data["data"]:
         raise UserInputError(f"experiment {experiment_id} has no trials with a value to map yet")
     fig, ax = _pyplot().subplots(figsize=(7, 5.5), dpi=120)
@@ -67,17 +67,35 @@ def metric_map(lake: Lake, experiment_id: str, x: str, y: str, out: Path) -> Pat
     ys = _axis(ax, "y", data["y"], [p["y"] for p in data["data"]])
     values = [p["value"] for p in data["data"]]
     cmap = "viridis" if data["mode"] == "max" else "viridis_r"
+    _cells(ax, data["grid"], cmap, min(values), max(values))
     dots = None
     for status in ("completed", "stopped"):
         keep = [i for i, p in enumerate(data["data"]) if p["status"] == status]
         if keep:
             dots = ax.scatter([xs[i] for i in keep], [ys[i] for i in keep], c=[values[i] for i in keep], cmap=cmap,
                               vmin=min(values), vmax=max(values), s=90, marker=MARKERS[status], label=status,
-                              edgecolors="black", linewidths=0.4)
+                              edgecolors="black", linewidths=0.4, zorder=3)
     fig.colorbar(dots, ax=ax, label=data["metric"])
     ax.legend(loc="best", fontsize=8)
     ax.set_title(f"{data['metric']} over {x} and {y}\n{experiment_id} ({len(values)} trials with a value)", fontsize=10)
     return _save(fig, out)
+
+
+def _cells(ax: Any, grid: dict[str, Any], cmap: str, low: float, high: float) -> None:
+    """The heat map under the points: a rectangle per cell with a trial, coloured by its best value."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    colour, norm = colormaps[cmap], Normalize(low, high)
+
+    def span(bounds: list[Any], i: int) -> tuple[float, float]:  # a category's cell is its tick, +-0.5
+        return (i - 0.5, i + 0.5) if isinstance(bounds[0], str) else (bounds[i], bounds[i + 1])
+
+    for i, j, best, _ in grid["cells"]:
+        (x0, x1), (y0, y1) = span(grid["x"], i), span(grid["y"], j)
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, color=colour(norm(best)), alpha=0.45, linewidth=0,
+                               zorder=1))
 
 
 def history(lake: Lake, experiment_id: str, out: Path) -> Path:
