@@ -73,7 +73,7 @@ def trials_page(lake: Lake, experiment_id: str, order: TrialOrder = TrialOrder()
         conditions.append("list_contains(?, status)")
         args.append(list(where.statuses))
     if where.text:
-        conditions.append("concat_ws(' ', trial_id, params, node, reason) ILIKE ?")
+        conditions.append("concat_ws(' ', trial_id, params, node, reason) ILIKE ? ESCAPE '\\'")
         args.append("%" + where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
     order_sql, order_args = order.sql()
     rows = query(lake, f"SELECT *, count(*) OVER () AS _total FROM trials WHERE {' AND '.join(conditions)} "

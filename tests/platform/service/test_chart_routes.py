@@ -102,6 +102,11 @@ def test_trials_filter_sort_by_a_param_or_metric_and_page_in_the_lake(api: TestC
     past = api.get(f"/experiments/{ASHA}/trials", params={"q": "linear", "offset": 10}).json()
     assert past == {"data": [], "count": 4}
     assert api.get(f"/experiments/{ASHA}/trials", params={"q": "100%"}).json()["count"] == 0  # % is literal
+    assert api.get(f"/experiments/{ASHA}/trials", params={"q": "a1_"}).json()["count"] == 0  # so is _
+    lake.append("trials", [{"experiment_id": ASHA, "trial_id": "x_1", "status": "running"}])
+    assert [t["trial_id"] for t in api.get(f"/experiments/{ASHA}/trials", params={"q": "x_1"}).json()["data"]] == [
+        "x_1"]
+    assert api.get(f"/experiments/{ASHA}/trials", params={"q": "with code"}).json()["count"] == 1  # the reason
     for bad, says in (({"sort": "param.x'; DROP"}, "not a parameter"), ({"sort": "params"}, "sort must be one of"),
                       ({"status": "done"}, None)):
         response = api.get(f"/experiments/{ASHA}/trials", params=bad)
