@@ -16,6 +16,10 @@ class UserInputError(TunelakeError):
     """The user's input (a spec, a query, a path) is wrong; nothing has run."""
 
 
+class NotFound(UserInputError):
+    """What the user named (an experiment, a trial) is not in the lake; the service answers 404."""
+
+
 class SpecError(UserInputError):
     """A spec failed validation; ``problems`` holds one line per problem."""
 

@@ -171,7 +171,11 @@ def test_health_the_page_and_the_openapi_need_no_token(app: FastAPI):
 PROTECTED = {("POST", "/experiments"), ("POST", "/experiments/validate"), ("GET", "/experiments"),
              ("GET", "/experiments/{experiment_id}"), ("GET", "/experiments/{experiment_id}/trials"),
              ("GET", "/experiments/{experiment_id}/logs"), ("POST", "/experiments/{experiment_id}/stop"),
-             ("POST", "/sql"), ("POST", "/datasets"), ("POST", "/automl"), ("POST", "/recommend")}
+             ("POST", "/sql"), ("POST", "/datasets"), ("POST", "/automl"), ("POST", "/recommend"),
+             ("GET", "/experiments/{experiment_id}/trials/{trial_id}"), ("GET", "/experiments/{experiment_id}/curves"),
+             ("GET", "/experiments/{experiment_id}/history"), ("GET", "/experiments/{experiment_id}/map"),
+             ("GET", "/experiments/{experiment_id}/importance"), ("GET", "/experiments/{experiment_id}/leaderboard"),
+             ("GET", "/compare"), ("GET", "/experiments/{experiment_id}/proposals"), ("GET", "/warmstart/regret")}
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"},
@@ -216,7 +220,7 @@ def test_a_spec_is_submitted_as_sent_json_or_yaml(api: TestClient, jobs: FakeJob
     assert api.get(f"/experiments/{first}").json() == {
         "experiment_id": first, "name": None, "status": "submitted", "job_status": "PENDING", "primary_metric": None,
         "mode": None, "algorithm": None, "num_samples": None, "counts": {}, "best_trial_id": None, "best_value": None,
-        "best_params": None, "params": [], "created_at": None, "finished_at": None, "error": None}
+        "best_params": None, "params": [], "created_at": None, "finished_at": None, "duration_s": None, "error": None}
 
 
 def test_a_job_that_ended_before_its_driver_wrote_a_row_is_failed(api: TestClient, jobs: FakeJobs):
@@ -306,7 +310,8 @@ def test_an_experiment_is_its_lake_row_its_counts_and_its_job(api: TestClient, l
         "primary_metric": "accuracy", "mode": "max", "algorithm": "tpe", "num_samples": 3,
         "counts": {"completed": 2, "failed": 1}, "best_trial_id": "t2", "best_value": 0.9,
         "best_params": {"C": 10.0, "kernel": "rbf"}, "params": ["C", "kernel"],
-        "created_at": "2025-01-02T03:04:05Z", "finished_at": "2025-01-02T03:09:05Z", "error": None}
+        "created_at": "2025-01-02T03:04:05Z", "finished_at": "2025-01-02T03:09:05Z", "duration_s": 300.0,
+        "error": None}
     old = api.get(f"/experiments/{OLD}").json()
     assert (old["status"], old["job_status"], old["best_value"], old["counts"]) == ("failed", None, None, {})
 

@@ -14,10 +14,11 @@ import sys
 from typing import Sequence
 
 from tunelake.errors import Stopped, TunelakeError, UserInputError
-from tunelake.platform.cli import Exit, automl, cluster, experiments, lake, models, plot, serve, sql
+from tunelake._version import __version__
+from tunelake.platform.cli import Exit, automl, cluster, experiments, follow, lake, models, plot, serve, sql
 from tunelake.platform.cli.output import consoles, print_error
 
-GROUPS = (experiments, sql, automl, plot, serve, models, cluster, lake)  # in the order `tunelake --help` lists them
+GROUPS = (experiments, follow, sql, automl, plot, serve, models, cluster, lake)  # in the order `tunelake --help` lists them
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tunelake",
         description="Tune any program on Ray; every trial lands in a Parquet lake you can query with SQL.",
     )
+    parser.add_argument("--version", action="version", version=f"tunelake {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in GROUPS:
         group.register(sub)

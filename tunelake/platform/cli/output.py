@@ -102,6 +102,28 @@ def print_run(out: Console, result: Result) -> None:
               f"FROM trials WHERE experiment_id = '{result.experiment_id}' ORDER BY value {order}\"")
     if result.error:
         out.print(f"[red]error[/red]       {escape(result.error)}", markup=True)
+    cause = commonest_failure(result.trials)
+    if cause and not result.counts.get("completed"):
+        out.print(cause)
+
+
+def commonest_failure(trials: Any, lines: int = 12) -> str | None:
+    """When trials failed: how many failed the commonest way, that reason, and the end of one such trial's
+    stderr (what a user needs when every trial fails alike: a missing module, a wrong flag)."""
+    if trials is None or not len(trials) or "status" not in trials:
+        return None
+    failed = trials[trials["status"] == "failed"]
+    if failed.empty:
+        return None
+    reasons = failed["reason"].fillna("no reason recorded")
+    reason = reasons.value_counts().index[0]
+    same = failed[reasons == reason]
+    tails = [t for t in same["stderr_tail"].dropna() if t.strip()]
+    text = f"failed      {len(same)} of {len(trials)} trials: {redact(reason)}"
+    if tails:
+        text += "\nstderr of trial " + str(same[same["stderr_tail"] == tails[0]]["trial_id"].iloc[0]) + ":\n" + \
+            "\n".join("  " + line for line in redact(tails[0]).splitlines()[-lines:])
+    return text
 
 
 def print_automl(out: Console, result: AutoMLResult) -> None:

@@ -10,11 +10,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from tunelake._version import __version__
-from tunelake.errors import QueryError, SpecError, TunelakeError, UserInputError
+from tunelake.errors import NotFound, QueryError, SpecError, TunelakeError, UserInputError
 from tunelake.platform.service.body import BodyGate
 from tunelake.platform.service.gate import Gate
 from tunelake.platform.service.jobs import JobLauncher
-from tunelake.platform.service.routes import automl, experiments, sql
+from tunelake.platform.service.routes import automl, charts, experiments, sql, trials
 from tunelake.platform.service.settings import Settings
 from tunelake.redact import keep_secret, redact, secret_values
 from tunelake.store.damage import watch
@@ -97,6 +97,8 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     app.add_middleware(MaskSecrets)
     app.add_middleware(ReportSkipped)
     app.include_router(experiments.router)
+    app.include_router(trials.router)
+    app.include_router(charts.router)
     app.include_router(sql.router)
     app.include_router(automl.router)
 
@@ -107,6 +109,10 @@ def create_app(settings: Settings, jobs: JobLauncher | None = None) -> FastAPI:
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> JSONResponse:
         return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_400_BAD_REQUEST)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": redact(str(exc))}, status_code=status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(UserInputError)
     async def input_error(request: Request, exc: UserInputError) -> JSONResponse:

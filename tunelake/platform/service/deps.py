@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
+from tunelake.ids import EXPERIMENT_ID
 from tunelake.platform.service.jobs import JobLauncher
 from tunelake.platform.service.settings import Settings
 from tunelake.store.lake import Lake
@@ -50,3 +51,10 @@ def get_jobs(request: Request) -> JobLauncher:
 LakeDep = Annotated[Lake, Depends(get_lake)]
 JobsDep = Annotated[JobLauncher, Depends(get_jobs)]
 Authorized = [Depends(require_token)]
+
+
+def known_id(experiment_id: str) -> str:
+    """``experiment_id`` when it has the shape of one; a 404 otherwise (before it reaches a query or a path)."""
+    if not EXPERIMENT_ID.fullmatch(experiment_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    return experiment_id

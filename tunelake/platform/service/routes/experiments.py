@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -11,17 +10,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from tunelake.errors import CodeSourceError, SpecError
-from tunelake.ids import EXPERIMENT_ID, new_experiment_id
-from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep
+from tunelake.ids import new_experiment_id
+from tunelake.platform.service.deps import Authorized, JobsDep, LakeDep, known_id
 from tunelake.platform.service.schemas import (
     ExperimentCreated,
     ExperimentPublic,
     ExperimentsPublic,
     SpecCheck,
     Stopped,
-    TrialPublic,
-    TrialsPublic,
 )
+from tunelake.platform.reports.history import experiment_duration, finite
 from tunelake.platform.spec import Spec, load_document, parse_spec
 from tunelake.redact import redact
 from tunelake.store import catalog
@@ -32,10 +30,6 @@ SPEC_BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": Spec.model_json_schema(ref_template="#/components/schemas/{model}")},
     "application/yaml": {"schema": {"type": "string"}},
 }}}
-
-
-def _finite(value: Any) -> Any:
-    return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
 async def _spec_from(request: Request) -> tuple[Spec, dict[str, Any]]:
@@ -50,12 +44,6 @@ def _parse(raw: bytes) -> tuple[Spec, dict[str, Any]]:
         raise SpecError(["spec: not UTF-8 text; send JSON or YAML"]) from None
     document = load_document(text)
     return parse_spec(document), document
-
-
-def _experiment_id(experiment_id: str) -> str:
-    if not EXPERIMENT_ID.fullmatch(experiment_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
-    return experiment_id
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentCreated, openapi_extra=SPEC_BODY)
@@ -83,10 +71,10 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
         experiment_id=row["experiment_id"], name=row.get("name"), status=row["status"], job_status=job_status,
         primary_metric=row.get("primary_metric"), mode=row.get("mode"), algorithm=row.get("algorithm"),
         num_samples=row.get("num_samples"), counts=counts, best_trial_id=row.get("best_trial_id"),
-        best_value=_finite(row.get("best_value")),
+        best_value=finite(row.get("best_value")),
         best_params=json.loads(row["best_params"]) if row.get("best_params") else None,
         params=list(spec.get("search", {})), created_at=row.get("created_at"), finished_at=row.get("finished_at"),
-        error=row.get("error"),
+        duration_s=experiment_duration(row), error=row.get("error"),
     )
 
 
@@ -100,23 +88,37 @@ def _not_in_lake(experiment_id: str, job_status: str) -> ExperimentPublic:
                                   f"GET /experiments/{experiment_id}/logs says why")
 
 
+EXPERIMENT_SORTS = Literal["created_at", "name", "status", "best_value", "duration_s", "experiment_id"]
+
+
 @router.get("", response_model=ExperimentsPublic)
 def list_experiments(lake: LakeDep, jobs: JobsDep, offset: Annotated[int, Query(ge=0)] = 0,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ExperimentsPublic:
-    """Experiments, newest first: those in the lake, and submitted jobs whose driver has not written yet."""
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                     q: Annotated[str, Query(max_length=200, description="text in the id, name, status, metric or "
+                                                                          "algorithm (any case)")] = "",
+                     sort: EXPERIMENT_SORTS = "created_at", order: Literal["asc", "desc"] = "desc") -> ExperimentsPublic:
+    """Experiments, newest first unless sorted otherwise (empty values last): those in the lake, and submitted
+    jobs whose driver has not written yet (the newest of all)."""
     rows = catalog.experiments(lake)
     counts = catalog.all_status_counts(lake)
     submitted = jobs.submitted()
     known = {r["experiment_id"] for r in rows}
     pending = [_not_in_lake(e, s) for e, s in sorted(submitted.items(), reverse=True) if e not in known]
     data = pending + [_public(r, counts.get(r["experiment_id"], {}), submitted.get(r["experiment_id"])) for r in rows]
+    if q:
+        data = [e for e in data if q.lower() in " ".join(
+            str(v) for v in (e.experiment_id, e.name, e.status, e.primary_metric, e.algorithm) if v).lower()]
+    if (sort, order) != ("created_at", "desc"):  # else as listed: pending jobs, then the lake's newest first
+        present = [e for e in data if getattr(e, sort) is not None]
+        present.sort(key=lambda e: getattr(e, sort), reverse=order == "desc")
+        data = present + [e for e in data if getattr(e, sort) is None]
     return ExperimentsPublic(data=data[offset:offset + limit], count=len(data))
 
 
 @router.get("/{experiment_id}", response_model=ExperimentPublic)
 def get_experiment(experiment_id: str, lake: LakeDep, jobs: JobsDep) -> ExperimentPublic:
     """Status from the Ray job and the lake: trial counts, best value and params, times."""
-    experiment_id = _experiment_id(experiment_id)
+    experiment_id = known_id(experiment_id)
     row = catalog.experiment(lake, experiment_id)
     job_status = jobs.status(experiment_id)
     if row is None:
@@ -126,29 +128,10 @@ def get_experiment(experiment_id: str, lake: LakeDep, jobs: JobsDep) -> Experime
     return _public(row, catalog.status_counts(lake, experiment_id), job_status)
 
 
-@router.get("/{experiment_id}/trials", response_model=TrialsPublic)
-def list_trials(experiment_id: str, lake: LakeDep, offset: Annotated[int, Query(ge=0)] = 0,
-                limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-                sort: Literal["value", "started_at", "finished_at", "trial_id"] = "finished_at",
-                order: Literal["asc", "desc"] = "asc") -> TrialsPublic:
-    """An experiment's trials, paged and sorted."""
-    experiment_id = _experiment_id(experiment_id)
-    rows = catalog.trials_page(lake, experiment_id, sort, descending=order == "desc")
-    if not rows and catalog.experiment(lake, experiment_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
-    data = [TrialPublic(
-        trial_id=r["trial_id"], status=r["status"], params=json.loads(r["params"] or "{}"),
-        value=_finite(r["value"]), metrics={k: _finite(v) for k, v in json.loads(r["metrics"] or "{}").items()},
-        iterations=r["iterations"], started_at=r["started_at"], finished_at=r["finished_at"],
-        duration_s=r["duration_s"], node=r["node"], reason=r["reason"], model_uri=r["model_uri"],
-    ) for r in rows[offset:offset + limit]]
-    return TrialsPublic(data=data, count=len(rows))
-
-
 @router.get("/{experiment_id}/logs", response_class=PlainTextResponse)
 def experiment_logs(experiment_id: str, jobs: JobsDep) -> str:
     """The Ray job's driver output."""
-    logs = jobs.logs(_experiment_id(experiment_id))
+    logs = jobs.logs(known_id(experiment_id))
     if logs is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job for experiment {experiment_id!r}")
     return redact(logs) or ""
@@ -157,7 +140,7 @@ def experiment_logs(experiment_id: str, jobs: JobsDep) -> str:
 @router.post("/{experiment_id}/stop", response_model=Stopped)
 def stop_experiment(experiment_id: str, jobs: JobsDep) -> Stopped:
     """Stop the experiment's Ray job (its trials are ended and recorded)."""
-    experiment_id = _experiment_id(experiment_id)
+    experiment_id = known_id(experiment_id)
     if jobs.status(experiment_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job for experiment {experiment_id!r}")
     return Stopped(stopped=jobs.stop(experiment_id))

@@ -1,35 +1,212 @@
-// The tunelake page: submit a spec, follow experiments, look at their trials.
-// Plain JavaScript against the REST API; no build step, nothing from the network.
+// The tunelake page: experiments and their charts, trials, compare, SQL, submit. Plain JavaScript modules against
+// the REST API (every number on the page comes from it); no build step, nothing from the network.
 "use strict";
 
-const $ = (sel) => document.querySelector(sel);
-const state = { selected: null, trials: [], experiment: null };
+import { $, api, cell, duration, fmt, pager, query, say, token, when } from "./api.js";
+import * as charts from "./charts.js";
+import { refreshTrials, setupTrials, trialState } from "./trials.js";
+import { compareTicked, setupSql, showRegret } from "./tools.js";
 
-function token() { return $("#token").value.trim(); }
+const state = { selected: null, drawn: null, picked: 0, importanceAt: 0, list: { sort: "created_at", order: "desc", q: "", offset: 0 },
+  ticked: new Set(), history: null, experiment: null };
+const LIST_LIMIT = 50;
+const LIVE = new Set(["running", "submitted"]);
 
-async function api(path, options = {}) {
-  const headers = Object.assign({ Authorization: `Bearer ${token()}` }, options.headers || {});
-  const response = await fetch(path, Object.assign({}, options, { headers }));
-  const text = await response.text();
-  let body = text;
-  try { body = JSON.parse(text); } catch (e) { /* plain text */ }
-  if (!response.ok) {
-    const detail = body && body.detail !== undefined ? body.detail : body;
-    const error = new Error(Array.isArray(detail) ? detail.join("\n") : (typeof detail === "string" ? detail : JSON.stringify(detail)));
-    error.status = response.status;
-    throw error;
+async function refreshList() {
+  const l = state.list;
+  const list = await api(`/experiments?${query({ limit: LIST_LIMIT, offset: l.offset, q: l.q, sort: l.sort, order: l.order })}`);
+  const body = $("#experiments tbody");
+  body.replaceChildren();
+  for (const e of list.data) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = e.experiment_id;
+    if (e.experiment_id === state.selected) tr.classList.add("selected");
+    const tick = document.createElement("input");
+    tick.type = "checkbox"; tick.checked = state.ticked.has(e.experiment_id); tick.title = "compare";
+    tick.addEventListener("click", (event) => {
+      event.stopPropagation();
+      if (tick.checked) state.ticked.add(e.experiment_id); else state.ticked.delete(e.experiment_id);
+    });
+    cell(tr, "").appendChild(tick);
+    const c = e.counts || {};
+    const done = (c.completed || 0) + (c.failed || 0) + (c.stopped || 0);
+    cell(tr, e.name && !e.experiment_id.startsWith(e.name) ? `${e.name} · ${e.experiment_id}` : e.experiment_id);
+    cell(tr, e.job_status && e.status === "running" ? `${e.status} (${e.job_status.toLowerCase()})` : e.status,
+      `status-${e.status}`);
+    cell(tr, `${done}/${e.num_samples || "?"}${c.running ? ` · ${c.running} running` : ""}${c.failed ? ` · ${c.failed} failed` : ""}`);
+    cell(tr, e.best_value === null || e.best_value === undefined ? "" : `${e.primary_metric}=${fmt(e.best_value)}`);
+    cell(tr, when(e.created_at));
+    cell(tr, duration(e.duration_s));
+    tr.addEventListener("click", () => select(e.experiment_id));
+    body.appendChild(tr);
   }
-  const skipped = response.headers.get("X-Tunelake-Skipped-Files");
-  if (skipped) {  // the answer is partial: the lake holds files that could not be read
-    say(`left out ${JSON.parse(skipped).join(", ")} (damaged); run: tunelake lake check --quarantine`, "error");
-  }
-  return body;
+  pager($("#experiments-pager"), l.offset, LIST_LIMIT, list.count, (offset) => { l.offset = offset; refreshList(); });
 }
 
-function say(text, kind) {
-  const box = $("#message");
-  box.textContent = text;
-  box.className = `message ${kind || ""}`;
+function select(experimentId) {
+  state.selected = experimentId;
+  state.picked += 1;  // a refresh already under way draws nothing after this
+  state.importanceAt = 0;
+  state.drawn = null;
+  state.history = null;
+  trialState.offset = 0;
+  trialState.curves.clear();
+  $("#trials tbody").replaceChildren();  // nothing of the last experiment stays on screen
+  $("#charts").hidden = true;
+  $("#trial-detail").hidden = true;
+  $("#logs").hidden = true;
+  refresh();
+}
+
+function summary(e, h) {
+  const c = e.counts || {};
+  const total = Object.values(c).reduce((a, b) => a + b, 0);
+  const parts = ["completed", "running", "stopped", "failed"].filter((s) => c[s]).map((s) => `${c[s]} ${s}`);
+  const last = h && h.data.length ? h.data[h.data.length - 1].best : null;
+  const best = last === null ? (c.completed ? "no completed trial with a value" : "no completed trial yet")
+    : `best ${e.primary_metric}=${fmt(last)}`;
+  return `${e.status}${e.job_status ? ` (Ray job ${e.job_status.toLowerCase()})` : ""} · ${total} trials`
+    + `${parts.length ? ` (${parts.join(", ")})` : ""} · ${best}`
+    + (e.best_params ? ` with ${JSON.stringify(e.best_params)}` : "")
+    + ` · ${duration(e.duration_s)}` + (e.error ? ` · error: ${e.error}` : "");
+}
+
+async function refreshDetail() {
+  if (!state.selected) return;
+  const id = encodeURIComponent(state.selected), picked = state.picked;
+  let e;
+  try {
+    e = await api(`/experiments/${id}`);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    $("#detail").hidden = false;  // a job just submitted: its driver has not written to the lake yet
+    $("#detail-title").textContent = state.selected;
+    $("#detail-status").textContent = "waiting for the Ray job to start";
+    return;
+  }
+  state.experiment = e;
+  $("#detail").hidden = false;
+  $("#detail-title").textContent = `${e.name || ""} ${e.experiment_id}`;
+  $("#stop").disabled = !LIVE.has(e.status);
+  const signature = JSON.stringify([e.experiment_id, e.status, e.counts, e.best_value]);
+  if (!e.created_at) {  // the Ray job's alone: its driver has not written (or never wrote) to the lake
+    $("#detail-status").textContent = summary(e, null);
+    return;
+  }
+  if (signature !== state.drawn || LIVE.has(e.status)) {
+    const history = await api(`/experiments/${id}/history`);
+    if (picked !== state.picked) return;  // picked again meanwhile: the next refresh draws
+    state.history = history;
+    $("#charts").hidden = false;
+    await drawCharts(id, signature !== state.drawn);
+    if (picked !== state.picked) return;
+    state.drawn = signature;
+  }
+  $("#detail-status").textContent = summary(e, state.history);
+  await refreshTrials(state.selected, state.history);
+  if (!$("#logs").hidden && LIVE.has(e.status)) await showLogs(false);
+}
+
+async function drawCharts(id, slowToo) {
+  const h = state.history;
+  $("#map-metric").textContent = h.metric || "value";
+  if (h.data.length) charts.draw($("#chart-history"), charts.historyOption(h));
+  else charts.empty($("#chart-history"), "no trials yet");
+  await drawCurves();
+  fillAxes(h.params);
+  await drawMap();
+  if (h.params.length && h.data.some((p) => p.value !== null)) {
+    charts.draw($("#chart-parallel"), charts.parallelOption(h));
+    $("#chart-slices").style.height = `${Math.ceil(h.params.length / 4) * 240 + 40}px`;
+    charts.draw($("#chart-slices"), charts.slicesOption(h));
+  } else {
+    charts.empty($("#chart-parallel"), "no trials with a value yet");
+    charts.empty($("#chart-slices"), "no trials with a value yet");
+  }
+  // importance is the slow one (seconds for a thousand trials): while a run goes on, at most every 30 s
+  if (slowToo && (!LIVE.has(state.experiment.status) || Date.now() - state.importanceAt > 30_000)) {
+    state.importanceAt = Date.now();
+    await drawImportance();
+  }
+  await drawLeaderboard(id, h);
+}
+
+async function drawCurves() {
+  const chosen = [...trialState.curves];
+  $("#curves-note").textContent = chosen.length ? `${chosen.length} ticked in the table` : "trials with the most reports; tick trials in the table to choose";
+  const curves = await api(`/experiments/${encodeURIComponent(state.selected)}/curves?${query({ limit: 20, trial: chosen })}`);
+  if (curves.data.length) charts.draw($("#chart-curves"), charts.curvesOption(curves));
+  else charts.empty($("#chart-curves"), "no intermediate reports yet");
+}
+
+function fillAxes(params) {
+  const names = params.map((a) => a.name);
+  for (const [sel, index] of [["#map-x", 0], ["#map-y", 1]]) {
+    const select = $(sel);
+    const current = select.value;
+    if ([...select.options].map((o) => o.value).join() !== names.join()) {
+      select.replaceChildren(...names.map((p) => new Option(p, p)));
+      select.value = names.includes(current) ? current : names[Math.min(index, names.length - 1)] || "";
+    }
+  }
+}
+
+async function drawMap() {
+  const x = $("#map-x").value, y = $("#map-y").value;
+  if (!x || !y) { charts.empty($("#chart-map"), "no parameters to map"); return; }
+  const m = await api(`/experiments/${encodeURIComponent(state.selected)}/map?${query({ x, y, bins: 10 })}`);
+  if (m.data.length) charts.draw($("#chart-map"), charts.mapOption(m));
+  else charts.empty($("#chart-map"), "no trials with a value yet");
+}
+
+async function drawImportance() {
+  const evaluator = $("#importance-evaluator").value;
+  const i = await api(`/experiments/${encodeURIComponent(state.selected)}/importance?${query({ evaluator })}`);
+  $("#importance-note").textContent = i.note ? i.note : `from ${i.trials} completed trials`;
+  if (i.data.length) charts.draw($("#chart-importance"), charts.importanceOption(i));
+  else charts.empty($("#chart-importance"), "not enough completed trials yet");
+}
+
+async function drawLeaderboard(id, h) {
+  const automl = h.params.some((a) => a.name === "family");
+  $("#leaderboard-panel").hidden = !automl;
+  if (!automl) return;
+  const board = await api(`/experiments/${id}/leaderboard`);
+  const body = $("#leaderboard tbody");
+  body.replaceChildren();
+  for (const f of board.data) {
+    const tr = document.createElement("tr");
+    [f.family, fmt(f.best), f.trials, f.completed, f.best_trial_id || "", fmt(f.best_folds), fmt(f.best_params)].forEach((v) => cell(tr, v));
+    body.appendChild(tr);
+  }
+  const started = await api(`/experiments/${id}/proposals`);
+  $("#proposals-note").textContent = started.warm_start ? `${started.data.length} proposals of the meta-model`
+    : "(cold start: the default configuration)";
+  $("#proposals tbody").replaceChildren(...started.data.map((p) => {
+    const tr = document.createElement("tr");
+    const evidence = p.evidence.map((e) => e.why || `${e.dataset} (score ${fmt(e.score)}, distance ${fmt(e.distance)})`);
+    [fmt(p.config), p.trial_id || "not run", p.status || "", fmt(p.value), evidence.join("; ")].forEach((v) => cell(tr, v));
+    return tr;
+  }));
+}
+
+async function showLogs(toggle = true) {
+  const box = $("#logs");
+  if (toggle && !box.hidden) { box.hidden = true; return; }
+  try {
+    box.textContent = await api(`/experiments/${encodeURIComponent(state.selected)}/logs`) || "(no output yet)";
+  } catch (e) { box.textContent = e.message; }
+  box.hidden = false;
+  box.scrollTop = box.scrollHeight;
+}
+
+async function stop() {
+  if (!confirm(`Stop ${state.selected}? Its running trials are ended and recorded as stopped.`)) return;
+  try {
+    const answer = await api(`/experiments/${encodeURIComponent(state.selected)}/stop`, { method: "POST" });
+    say(answer.stopped ? `stopping ${state.selected}` : `${state.selected} had already ended`, "ok");
+    refresh();
+  } catch (e) { say(e.message, "error"); }
 }
 
 function specBody() {
@@ -49,181 +226,41 @@ async function submit() {
   try {
     const created = await api("/experiments", specBody());
     say(`submitted ${created.experiment_id} (Ray job ${created.job_id})`, "ok");
-    state.selected = created.experiment_id;
-    refresh();
+    show("experiments");
+    select(created.experiment_id);
   } catch (e) { say(e.message, "error"); }
 }
 
-function fmt(value) {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(5);
-  return String(value);
+export function show(view) {
+  for (const button of document.querySelectorAll("#tabs button")) button.classList.toggle("active", button.dataset.view === view);
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
+  if (view === "warmstart") showRegret().catch((e) => say(e.message, "error"));
+  window.dispatchEvent(new Event("resize"));
 }
 
-function cell(row, text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (cls) td.className = cls;
-  row.appendChild(td);
+function sortList(th) {
+  const l = state.list;
+  l.order = l.sort === th.dataset.sort && l.order === "desc" ? "asc" : "desc";
+  l.sort = th.dataset.sort;
+  l.offset = 0;
+  for (const other of document.querySelectorAll("#experiments th")) other.className = "";
+  th.className = `sorted-${l.order}`;
+  refreshList();
 }
 
-async function refreshList() {
-  const list = await api("/experiments?limit=100");
-  const body = $("#experiments tbody");
-  body.replaceChildren();
-  for (const e of list.data) {
-    const tr = document.createElement("tr");
-    tr.dataset.id = e.experiment_id;
-    if (e.experiment_id === state.selected) tr.classList.add("selected");
-    const c = e.counts || {};
-    const done = (c.completed || 0) + (c.failed || 0) + (c.stopped || 0);
-    cell(tr, e.experiment_id);
-    cell(tr, e.job_status && e.status === "running" ? `${e.status} (${e.job_status.toLowerCase()})` : e.status,
-         `status-${e.status}`);
-    cell(tr, `${done}/${e.num_samples || "?"}${c.running ? ` · ${c.running} running` : ""}${c.failed ? ` · ${c.failed} failed` : ""}`);
-    cell(tr, e.best_value === null || e.best_value === undefined ? "" : `${e.primary_metric}=${fmt(e.best_value)}`);
-    tr.addEventListener("click", () => { state.selected = e.experiment_id; refresh(); });
-    body.appendChild(tr);
-  }
-}
-
-async function refreshDetail() {
-  if (!state.selected) return;
-  let e, trials;
-  try {
-    e = await api(`/experiments/${encodeURIComponent(state.selected)}`);
-    trials = e.status === "submitted" ? { data: [], count: 0 }
-      : await api(`/experiments/${encodeURIComponent(state.selected)}/trials?limit=5000&sort=finished_at&order=asc`);
-  } catch (error) {
-    if (error.status !== 404) throw error;
-    $("#detail").hidden = false;  // a job just submitted: its driver has not written to the lake yet
-    $("#detail-title").textContent = state.selected;
-    $("#detail-status").textContent = "waiting for the Ray job to start";
-    return;
-  }
-  state.experiment = e;
-  state.trials = trials.data;
-  $("#detail").hidden = false;
-  $("#detail-title").textContent = `${e.name || ""} ${e.experiment_id}`;
-  const c = e.counts || {};
-  const best = e.best_value === null || e.best_value === undefined ? "no completed trial yet"
-    : `best ${e.primary_metric}=${fmt(e.best_value)} with ${JSON.stringify(e.best_params)}`;
-  $("#detail-status").textContent = `${e.status}${e.job_status ? ` (Ray job ${e.job_status.toLowerCase()})` : ""} · `
-    + `${c.completed || 0} completed, ${c.running || 0} running, ${c.stopped || 0} stopped, ${c.failed || 0} failed · ${best}`
-    + (e.error ? ` · error: ${e.error}` : "");
-  $("#map-metric").textContent = e.primary_metric || "value";
-  fillAxes(e.params || []);
-  const body = $("#trials tbody");
-  body.replaceChildren();
-  for (const t of trials.data) {
-    const tr = document.createElement("tr");
-    cell(tr, t.trial_id);
-    cell(tr, t.status, `status-${t.status}`);
-    cell(tr, fmt(t.value));
-    cell(tr, Object.entries(t.params).map(([k, v]) => `${k}=${fmt(v)}`).join(", "));
-    cell(tr, t.reason || "");
-    body.appendChild(tr);
-  }
-  drawBestSoFar();
-  drawMap();
-}
-
-function fillAxes(params) {
-  for (const [id, index] of [["#map-x", 0], ["#map-y", 1]]) {
-    const select = $(id);
-    const current = select.value;
-    if (select.options.length !== params.length) {
-      select.replaceChildren(...params.map((p) => new Option(p, p)));
-      select.value = params[Math.min(index, params.length - 1)] || "";
-    } else if (current) {
-      select.value = current;
-    }
-  }
-}
-
-const SVG = "http://www.w3.org/2000/svg";
-function el(name, attrs, text) {
-  const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function drawBestSoFar() {
-  const svg = $("#chart");
-  svg.replaceChildren();
-  const maximize = (state.experiment.mode || "max") === "max";
-  const done = state.trials.filter((t) => t.status === "completed" && t.value !== null);
-  if (!done.length) { svg.appendChild(el("text", { x: 20, y: 130 }, "no completed trials yet")); return; }
-  let best = null;
-  const points = done.map((t, i) => {
-    best = best === null ? t.value : (maximize ? Math.max(best, t.value) : Math.min(best, t.value));
-    return [i + 1, best, t.value];
-  });
-  const values = points.flatMap((p) => [p[1], p[2]]);
-  const lo = Math.min(...values), hi = Math.max(...values), span = hi - lo || 1;
-  const x = (i) => 40 + (i - 1) / Math.max(1, points.length - 1) * 360;
-  const y = (v) => 230 - (v - lo) / span * 200;
-  svg.appendChild(el("line", { x1: 40, y1: 230, x2: 400, y2: 230, stroke: "#9aa3af" }));
-  svg.appendChild(el("text", { x: 2, y: 34 }, fmt(hi)));
-  svg.appendChild(el("text", { x: 2, y: 232 }, fmt(lo)));
-  svg.appendChild(el("text", { x: 180, y: 252 }, "completed trials"));
-  for (const [i, , v] of points) svg.appendChild(el("circle", { cx: x(i), cy: y(v), r: 2.5, fill: "#cbd5e1" }));
-  svg.appendChild(el("polyline", { points: points.map(([i, b]) => `${x(i)},${y(b)}`).join(" "),
-    fill: "none", stroke: "#2563eb", "stroke-width": 2 }));
-}
-
-function color(t) {  // dark blue (worst) to yellow (best)
-  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-  const s = Math.max(0, Math.min(1, t)) * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(s)), f = s - i;
-  return `rgb(${stops[i].map((c, k) => Math.round(c + f * (stops[i + 1][k] - c))).join(",")})`;
-}
-
-function axis(values) {
-  const numeric = values.every((v) => typeof v === "number");
-  if (!numeric) {
-    const levels = [...new Set(values.map(String))].sort();
-    return { pos: (v) => (levels.indexOf(String(v)) + 0.5) / levels.length, ticks: levels.map((l, i) => [(i + 0.5) / levels.length, l]) };
-  }
-  const lo = Math.min(...values), hi = Math.max(...values);
-  const log = lo > 0 && hi / lo > 100;
-  const f = log ? Math.log10 : (v) => v;
-  const a = f(lo), b = f(hi), span = b - a || 1;
-  return { pos: (v) => (f(v) - a) / span, ticks: [[0, fmt(lo)], [1, fmt(hi)]], log };
-}
-
-function drawMap() {
-  const svg = $("#map");
-  svg.replaceChildren();
-  const px = $("#map-x").value, py = $("#map-y").value;
-  const done = state.trials.filter((t) => t.status === "completed" && t.value !== null && px in t.params && py in t.params);
-  if (!done.length) { svg.appendChild(el("text", { x: 20, y: 150 }, "no completed trials to map yet")); return; }
-  const ax = axis(done.map((t) => t.params[px])), ay = axis(done.map((t) => t.params[py]));
-  const vals = done.map((t) => t.value);
-  const maximize = (state.experiment.mode || "max") === "max";
-  const X = (p) => 50 + p * 340, Y = (p) => 260 - p * 240;  // p: position in [0, 1] along the axis
-  svg.appendChild(el("rect", { x: 50, y: 20, width: 340, height: 240, fill: "none", stroke: "#9aa3af" }));
-  for (const [p, label] of ax.ticks) svg.appendChild(el("text", { x: X(p), y: 276, "text-anchor": "middle" }, label));
-  for (const [p, label] of ay.ticks) svg.appendChild(el("text", { x: 2, y: Y(p) + 3 }, label));
-  svg.appendChild(el("text", { x: 190, y: 294 }, px + (ax.log ? " (log)" : "")));
-  svg.appendChild(el("text", { x: 2, y: 12 }, py + (ay.log ? " (log)" : "")));
-  const ranked = [...vals].sort((a, b) => a - b);  // colour by rank: one outlier must not wash out the rest
-  for (const t of done) {
-    const score = ranked.length < 2 ? 1 : ranked.indexOf(t.value) / (ranked.length - 1);
-    const dot = el("circle", { cx: X(ax.pos(t.params[px])), cy: Y(ay.pos(t.params[py])), r: 7,
-      fill: color(maximize ? score : 1 - score), stroke: "#1d2430", "stroke-width": 0.5, class: "map-point" });
-    dot.appendChild(el("title", {}, `${t.trial_id}: ${fmt(t.value)}`));
-    svg.appendChild(dot);
-  }
-}
-
+let refreshing = false, again = false;
 async function refresh() {
   if (!token()) { say("enter the API token (tunelake serve prints it)", "error"); return; }
+  if (refreshing) { again = true; return; }  // once this one ends, so a click is never lost
+  refreshing = true;
   try {
     await refreshList();
     await refreshDetail();
   } catch (e) {
     say(e.status === 401 ? "the token was refused" : e.message, "error");
+  } finally {
+    refreshing = false;
+    if (again) { again = false; refresh(); }
   }
 }
 
@@ -232,6 +269,13 @@ function init() {
   $("#token").value = fromHash || localStorage.getItem("tunelake-token") || "";
   $("#token").addEventListener("change", () => { localStorage.setItem("tunelake-token", token()); refresh(); });
   if (fromHash) localStorage.setItem("tunelake-token", fromHash);
+  for (const button of document.querySelectorAll("#tabs button")) button.addEventListener("click", () => show(button.dataset.view));
+  for (const th of document.querySelectorAll("#experiments th[data-sort]")) th.addEventListener("click", () => sortList(th));
+  let typing;
+  $("#search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { state.list.q = $("#search").value; state.list.offset = 0; refreshList(); }, 250);
+  });
   $("#validate").addEventListener("click", validate);
   $("#submit").addEventListener("click", submit);
   $("#spec-file").addEventListener("change", async (event) => {
@@ -240,8 +284,17 @@ function init() {
   });
   $("#map-x").addEventListener("change", drawMap);
   $("#map-y").addEventListener("change", drawMap);
+  $("#importance-evaluator").addEventListener("change", drawImportance);
+  $("#stop").addEventListener("click", stop);
+  $("#show-logs").addEventListener("click", () => showLogs(true));
+  $("#compare-selected").addEventListener("click", () => compareTicked([...state.ticked], show));
+  setupTrials(() => state.history, drawCurves);
+  setupSql();
+  window.addEventListener("resize", () => {
+    for (const el of document.querySelectorAll(".chart")) { const c = echarts.getInstanceByDom(el); if (c) c.resize(); }
+  });
   refresh();
-  setInterval(refresh, 2000);
+  setInterval(refresh, 3000);
 }
 
 init();
