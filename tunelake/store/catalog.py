@@ -207,3 +207,25 @@ def prior_rows(lake: Lake, feature_set: str) -> list[dict[str, Any]]:
         WHERE t.status = 'completed' AND isfinite(t.value) AND d.feature_set = ? AND t.params->>'family' IS NOT NULL
         ORDER BY d.dataset_id, t.value DESC
     """, [feature_set]).to_pylist()
+
+
+# -- what happened to trials as they ran ---------------------------------------------------------
+
+LINEAGE = """
+    WITH RECURSIVE exploits AS (
+        SELECT trial_id, source_trial_id, step, source_step, params, happened_at FROM trial_events
+        WHERE experiment_id = ? AND kind = 'exploit'),
+    chain AS (
+        SELECT trial_id AS descendant, trial_id, source_trial_id, step, source_step, params, happened_at, 1 AS depth
+        FROM exploits
+        UNION ALL
+        SELECT c.descendant, e.trial_id, e.source_trial_id, e.step, e.source_step, e.params, e.happened_at, c.depth + 1
+        FROM chain c JOIN exploits e ON e.trial_id = c.source_trial_id AND e.happened_at < c.happened_at)
+    SELECT * FROM chain ORDER BY descendant, depth"""
+"""PBT's family tree: for each trial that was ever cloned into (``descendant``), every exploit it inherits,
+nearest first: its own (depth 1), then the ones its source had undergone before it was cloned, and so on."""
+
+
+def lineage(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """The exploits each trial of a PBT or PB2 experiment descends from (:data:`LINEAGE`)."""
+    return query(lake, LINEAGE, [experiment_id], experiment_id).to_pylist()

@@ -19,7 +19,7 @@ from tunelake.errors import UserInputError
 from tunelake.metalearn.dataset import DatasetInfo
 from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.recommend import distances
-from tunelake.platform.spec import Algorithm, Choice, Constant, Grid, Int, LogUniform, Param, Spec, Uniform
+from tunelake.platform.spec import OPTUNA_SAMPLERS, Choice, Constant, Grid, Int, LogUniform, Param, Spec, Uniform
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
 
@@ -39,9 +39,9 @@ def earlier_results(lake: Lake, spec: Spec) -> list[tuple[dict[str, Any], float]
     ids = spec.warm_start.experiments
     if not ids:
         return []
-    if spec.optimizer.algorithm is not Algorithm.TPE:
-        raise UserInputError("warm_start.experiments: earlier results can only inform a learning searcher; "
-                             "use optimizer.algorithm 'tpe'")
+    if spec.optimizer.algorithm not in OPTUNA_SAMPLERS:
+        raise UserInputError("warm_start.experiments: earlier results can only inform one of Optuna's samplers; "
+                             "use optimizer.algorithm 'tpe', 'cmaes', 'gp' or 'qmc'")
     known = catalog.metrics_of(lake, ids)
     missing = sorted(set(ids) - set(known))
     if missing:

@@ -23,7 +23,7 @@ from tunelake.platform.spec.params import Choice, Constant, Grid, Int
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 """``{name}`` in a command; ``{{`` and ``}}`` stay literal braces."""
 
-BUILTIN_PLACEHOLDERS = frozenset({"trial_id", "trial_dir", "model_dir", "experiment_id"})
+BUILTIN_PLACEHOLDERS = frozenset({"trial_id", "trial_dir", "model_dir", "experiment_id", "checkpoint_dir"})
 """Placeholders every trial fills itself: no search parameter may take these names."""
 
 PARAM_PREFIX = "TUNELAKE_PARAM_"
