@@ -33,5 +33,5 @@ def test_lineage_walks_back_through_the_sources_earlier_exploits(tmp_path: Path)
     for r in rows:
         chain.setdefault(r["descendant"], []).append((r["depth"], r["trial_id"], r["source_trial_id"], r["step"]))
     assert chain["c"] == [(1, "c", "b", 8), (2, "b", "a", 4)]
-    assert chain["b"] == [(1, "b", "a", 4), (1, "b", "c", 12), (2, "c", "b", 8), (3, "b", "a", 4)]
+    assert chain["b"] == [(1, "b", "c", 12), (1, "b", "a", 4), (2, "c", "b", 8), (3, "b", "a", 4)]
     assert "a" not in chain and "z" not in chain

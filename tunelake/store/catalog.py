@@ -221,7 +221,7 @@ LINEAGE = """
         UNION ALL
         SELECT c.descendant, e.trial_id, e.source_trial_id, e.step, e.source_step, e.params, e.happened_at, c.depth + 1
         FROM chain c JOIN exploits e ON e.trial_id = c.source_trial_id AND e.happened_at < c.happened_at)
-    SELECT * FROM chain ORDER BY descendant, depth"""
+    SELECT * FROM chain ORDER BY descendant, depth, happened_at DESC"""
 """PBT's family tree: for each trial that was ever cloned into (``descendant``), every exploit it inherits,
 nearest first: its own (depth 1), then the ones its source had undergone before it was cloned, and so on."""
 

@@ -50,7 +50,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        return repr(float(value))  # numpy's float64 is a float whose repr is "np.float64(...)"
     return str(value)
 
 

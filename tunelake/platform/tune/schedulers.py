@@ -25,7 +25,7 @@ from ray.tune.schedulers import (
 )
 from ray.tune.schedulers.pb2 import PB2
 
-from tunelake.platform.spec import Int, LogUniform, Optimizer, Param, SchedulerKind, Uniform
+from tunelake.platform.spec import Choice, Grid, Int, LogUniform, Optimizer, Param, SchedulerKind, Uniform
 from tunelake.platform.tune.space import to_tune
 
 CLOCK = "training_iteration"
@@ -79,7 +79,9 @@ def _population(optimizer: Optimizer, search: dict[str, Param], mutable: list[st
     if optimizer.scheduler is SchedulerKind.PBT:
         scheduler: Lineage = LineagePBT(
             time_attr=CLOCK, perturbation_interval=optimizer.perturbation_interval,
-            hyperparam_mutations={n: to_tune(search[n], optimizer.algorithm) for n in mutable},
+            # a list moves to a neighbouring value; a numeric domain is scaled by 0.8 or 1.2 (or drawn again)
+            hyperparam_mutations={n: list(search[n].values) if isinstance(search[n], (Choice, Grid))
+                                  else to_tune(search[n], optimizer.algorithm) for n in mutable},
         )
     else:
         numbers = {n: search[n] for n in mutable if isinstance(search[n], (Uniform, LogUniform, Int))}

@@ -27,7 +27,7 @@ from tunelake.platform.models.store import UnsafeModelError
 from tunelake.platform.trial.checkpoint import CheckpointFolder, stage_restore, store
 from tunelake.platform.trial.metrics import MetricParser, Report
 from tunelake.platform.trial.process import Exited, TrialProcess
-from tunelake.platform.trial.protocol import render_command, trial_env
+from tunelake.platform.trial.protocol import plain, render_command, trial_env
 from tunelake.platform.trial.result import FINAL, REPORT, Outcome, TrialResult, node_name
 from tunelake.platform.tune.context import TrialContext
 from tunelake.platform.tune.slots import pass_gate
@@ -58,7 +58,7 @@ class CommandTrainable(tune.Trainable):
         """Take a trial's config. Nothing runs yet: Tune may set up an actor for a
         trial and then give the trial to another (a reused) actor instead, so
         the process starts on the first ``step()``, which only the chosen one gets."""
-        self._params = dict(config)
+        self._params = plain(config)
         self._merged: dict[str, float] = {}
         self._pending: list[dict[str, Any]] = []
         self._step = 0
