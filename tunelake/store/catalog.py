@@ -8,6 +8,7 @@ move in one place. Ad-hoc SQL from users goes through
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -229,3 +230,39 @@ nearest first: its own (depth 1), then the ones its source had undergone before 
 def lineage(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
     """The exploits each trial of a PBT or PB2 experiment descends from (:data:`LINEAGE`)."""
     return query(lake, LINEAGE, [experiment_id], experiment_id).to_pylist()
+
+
+# -- several metrics at once ------------------------------------------------------------------------
+
+
+def objectives_of(row: dict[str, Any]) -> list[dict[str, str]]:
+    """An experiment row's metrics and modes, primary first (one for a lake row older than the column; none
+    for a row that names no metric yet)."""
+    listed = json.loads(row.get("objectives") or "null")
+    if listed:
+        return listed
+    return [{"metric": row["primary_metric"], "mode": row["mode"]}] if row.get("primary_metric") else []
+
+
+def pareto_front(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """The completed trials no other completed trial beats on every objective at once (at least as good on
+    each, better on one), best first by the primary metric. Each row has the trial's id, params and
+    metrics, and ``objectives``: its values in the experiment's order."""
+    row = experiment(lake, experiment_id)
+    objectives = objectives_of(row) if row is not None else []
+    if not objectives:
+        return []
+    if any(o["mode"] not in ("max", "min") for o in objectives):
+        raise ValueError(f"experiment {experiment_id} has a mode other than max and min: {objectives}")
+    columns = ", ".join(f"TRY_CAST(metrics->>? AS DOUBLE) AS o{i}" for i in range(len(objectives)))
+    ge = " AND ".join(f"o.o{i} {'>=' if o['mode'] == 'max' else '<='} t.o{i}" for i, o in enumerate(objectives))
+    gt = " OR ".join(f"o.o{i} {'>' if o['mode'] == 'max' else '<'} t.o{i}" for i, o in enumerate(objectives))
+    known = " AND ".join(f"o{i} IS NOT NULL" for i in range(len(objectives)))
+    first = "DESC" if objectives[0]["mode"] == "max" else "ASC"
+    sql = f"""
+        WITH t AS (SELECT * FROM (SELECT trial_id, params, metrics, {columns} FROM trials
+                                  WHERE experiment_id = ? AND status = 'completed') WHERE {known})
+        SELECT trial_id, params, metrics, [{", ".join(f"o{i}" for i in range(len(objectives)))}] AS objectives
+        FROM t WHERE NOT EXISTS (SELECT 1 FROM t o WHERE ({ge}) AND ({gt}))
+        ORDER BY o0 {first}, trial_id"""
+    return query(lake, sql, [o["metric"] for o in objectives] + [experiment_id], experiment_id).to_pylist()

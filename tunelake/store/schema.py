@@ -15,7 +15,8 @@ from enum import Enum
 import pyarrow as pa
 
 SCHEMA_VERSION = 2
-"""2: ``trials.restarts`` and the ``trial_events`` table (restarts after a worker died, PBT's exploits)."""
+"""2: ``trials.restarts``, ``experiments.objectives`` and the ``trial_events`` table (restarts after a worker
+died, PBT's exploits)."""
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -85,6 +86,7 @@ EXPERIMENTS = Table(
             pa.field("best_value", pa.float64()),
             pa.field("best_params", pa.string()),
             pa.field("error", pa.string()),
+            pa.field("objectives", pa.string()),  # JSON [{"metric", "mode"}]: the first is primary_metric
             *_COMMON,
         ]
     ),

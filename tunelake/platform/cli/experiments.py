@@ -35,7 +35,7 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     spec = load_spec(args.spec)
     out.print(f"{args.spec}: valid ({plural(len(spec.search), 'parameter')}, "
               f"{spec.optimizer.algorithm.value} / {spec.optimizer.scheduler.value}, "
-              f"{spec.trial_count()} trials, {spec.mode.value} {spec.primary_result_key})")
+              f"{spec.trial_count()} trials, {spec.primary_mode.value} {spec.primary_metric})")
     return Exit.OK
 
 

@@ -54,11 +54,12 @@ def _description(spec: Spec) -> dict[str, Any]:
     data = spec.model_dump(mode="json")
     data["code_github"] = redact_url(spec.code_github)
     return {
-        "name": spec.display_name(), "primary_metric": spec.primary_result_key, "mode": spec.mode.value,
+        "name": spec.display_name(), "primary_metric": spec.primary_metric, "mode": spec.primary_mode.value,
         "algorithm": spec.optimizer.algorithm.value, "scheduler": spec.optimizer.scheduler.value,
         "num_samples": spec.trial_count(), "spec": json.dumps(data, sort_keys=True),
         "code_source": redact_url(spec.code_github), "code_commit": None, "command": spec.command,
         "dataset_id": None, "ray_address": None,
+        "objectives": json.dumps([{"metric": m, "mode": mode.value} for m, mode in spec.objectives()]),
     }
 
 
@@ -148,7 +149,8 @@ class Experiment:
         context = TrialContext(
             experiment_id=self.experiment_id, command=spec.command, subdir=spec.dir,
             install_script=spec.install_script, workspace_key=snapshot.workspace_key(spec.install_script),
-            archive=[ray.put(snapshot.archive)], primary_metric=spec.primary_result_key,
+            archive=[ray.put(snapshot.archive)], primary_metric=spec.primary_metric,
+            objectives=tuple(m for m, _ in spec.objectives()[1:]),
             metric_regexes=dict(spec.metrics), model_store=self.store, model_dir=spec.model_storage.model_dir,
             clean_model_dir=spec.model_storage.clean_model_dir_flag, trial_timeout_s=opt.trial_timeout_s,
             deadline=time.time() + opt.time_budget_s if opt.time_budget_s else None,
@@ -156,16 +158,17 @@ class Experiment:
         )
         points = [dict(p) for p in opt.points_to_evaluate] + self.meta_points
         return SearchPlan(
-            experiment_id=self.experiment_id, lake=self.lake, metric=spec.primary_result_key, mode=spec.mode.value,
+            experiment_id=self.experiment_id, lake=self.lake, metric=spec.primary_metric, mode=spec.primary_mode.value,
             trainable=command_trainable(context, spec.resources.cpus_per_trial, spec.resources.gpus_per_trial),
-            searcher=make_searcher(opt, points, self.evaluated), scheduler=make_scheduler(opt, spec.search, spec.mutable()),
+            searcher=make_searcher(opt, points, self.evaluated, [mode.value for _, mode in spec.objectives()]),
+            scheduler=make_scheduler(opt, spec.search, spec.mutable()),
             num_samples=opt.samples(), trial_count=spec.trial_count(), storage_path=storage_path(self.lake),
             stop_reason=STOP_REASONS[opt.scheduler],
             max_concurrent=opt.max_concurrent_trials,
             cpus_per_trial=spec.resources.cpus_per_trial, gpus_per_trial=spec.resources.gpus_per_trial,
             time_budget_s=opt.time_budget_s, param_space=param_space(spec.search, opt.algorithm), restore=restore,
             code_commit=snapshot.commit, dataset_id=self.dataset_id, replayed=frozenset(self.replay),
-            progress=progress, max_failures=opt.max_failures,
+            progress=progress, max_failures=opt.max_failures, objectives=len(spec.objectives()),
             checkpoints_kept=4 if opt.scheduler in POPULATION else 2,
         )
 

@@ -12,14 +12,27 @@ from __future__ import annotations
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag, field_validator, model_validator
 
 from tunelake.platform.spec.environment import BUILTIN_PLACEHOLDERS, PLACEHOLDER, names_problems, size_problems
-from tunelake.platform.spec.optimizer import FREE_SEARCH, MAX_TRIALS, POPULATION, Algorithm, Optimizer, SchedulerKind
+from tunelake.platform.spec.optimizer import (FREE_SEARCH, MAX_TRIALS, MULTI_OBJECTIVE, POPULATION, Algorithm,
+                                              Optimizer, SchedulerKind)
 from tunelake.platform.spec.params import (Choice, Constant, Grid, Int, LogUniform, Number, Param, Uniform, _Model,
                                            expand_shorthand)
+
+
+T = TypeVar("T")
+
+ONE_OR_SEVERAL_TAGS = ("one", "several")
+"""The tags of :data:`OneOrSeveral`, which error paths leave out (``mode.several.1`` reads ``mode.1``)."""
+
+OneOrSeveral = Annotated[
+    Union[Annotated[T, Tag("one")], Annotated[list[T], Field(min_length=1, max_length=10), Tag("several")]],
+    Discriminator(lambda value: "several" if isinstance(value, list) else "one"),
+]
+"""A value, or a list of them: one error per problem, for the form that was given."""
 
 
 class Mode(str, Enum):
@@ -91,8 +104,9 @@ class Spec(_Model):
     command: Annotated[StrictStr, Field(min_length=1)]
     dir: StrictStr = "."
     install_script: StrictStr | None = None
-    primary_result_key: Annotated[StrictStr, Field(min_length=1)]
-    mode: Mode = Mode.MAX
+    primary_result_key: OneOrSeveral[Annotated[StrictStr, Field(min_length=1)]]
+    """One metric, or several (multi-objective: searched by Optuna for their Pareto front)."""
+    mode: OneOrSeveral[Mode] = Mode.MAX
     backend: Backend = Backend.LOCAL
     resources: Resources = Field(default_factory=Resources)
     optimizer: Optimizer = Field(default_factory=Optimizer)
@@ -158,7 +172,7 @@ class Spec(_Model):
                 f"optimizer.algorithm: {self.optimizer.algorithm.value!r} cannot search grid parameters "
                 f"({', '.join(grids)}): use type 'choice', or algorithm 'grid' or 'random'"
             )
-        problems += self.optimizer.problems() + self._mutation_problems()
+        problems += self.optimizer.problems() + self._mutation_problems() + self._objective_problems()
         problems += names_problems(self.search)
         problems += size_problems(self.search, self.command)
         if self.trial_count() > MAX_TRIALS:
@@ -174,6 +188,38 @@ class Spec(_Model):
             problems.append("warm_start.meta: needs dataset.uri and dataset.target, to find the earlier datasets "
                             "nearest this one")
         return problems
+
+    def objectives(self) -> list[tuple[str, Mode]]:
+        """Each metric to optimize with its mode; the first is the primary one (the lake's ``value``)."""
+        keys = self.primary_result_key if isinstance(self.primary_result_key, list) else [self.primary_result_key]
+        modes = self.mode if isinstance(self.mode, list) else [self.mode] * len(keys)
+        return list(zip(keys, modes))
+
+    @property
+    def primary_metric(self) -> str:
+        return self.objectives()[0][0]
+
+    @property
+    def primary_mode(self) -> Mode:
+        return self.objectives()[0][1]
+
+    def _objective_problems(self) -> list[str]:
+        keys = self.primary_result_key if isinstance(self.primary_result_key, list) else [self.primary_result_key]
+        if isinstance(self.mode, list) and len(self.mode) != len(keys):
+            return [f"mode: {len(self.mode)} modes for {len(keys)} metrics in primary_result_key; give one mode "
+                    "per metric, in the same order (or one mode for all)"]
+        if len(set(keys)) != len(keys):
+            return ["primary_result_key: a metric is named twice"]
+        opt = self.optimizer
+        if len(keys) > 1 and opt.algorithm not in MULTI_OBJECTIVE:
+            return [f"optimizer.algorithm: {opt.algorithm.value!r} optimizes one metric; for several use "
+                    "'tpe', 'nsga2' or 'random'"]
+        if len(keys) > 1 and (self.warm_start.meta or self.warm_start.experiments):
+            return ["warm_start: earlier results carry one metric; a search of several starts cold"]
+        if len(keys) > 1 and opt.scheduler is not SchedulerKind.FIFO:
+            return [f"optimizer.scheduler: {opt.scheduler.value!r} stops or clones trials by one metric; "
+                    "several metrics need 'fifo'"]
+        return []
 
     def mutable(self) -> list[str]:
         """The parameters PBT and PB2 may change as a trial runs: ``optimizer.mutate``, else every searched one."""

@@ -27,6 +27,7 @@ class Algorithm(str, Enum):
     RANDOM = "random"
     GRID = "grid"
     TPE = "tpe"  # Optuna's samplers, through Ray Tune's OptunaSearch
+    NSGA2 = "nsga2"
     CMAES = "cmaes"
     GP = "gp"
     QMC = "qmc"
@@ -48,13 +49,17 @@ class SchedulerKind(str, Enum):
 
 
 ALGORITHM_ALIASES = {"bayesian": "tpe", "bayes": "tpe", "optuna": "tpe", "random_search": "random",
-                     "cma-es": "cmaes", "cma": "cmaes", "bayesian_optimization": "bayesopt"}
+                     "cma-es": "cmaes", "cma": "cmaes", "nsga-ii": "nsga2", "nsgaii": "nsga2",
+                     "bayesian_optimization": "bayesopt"}
 
 POPULATION = frozenset({SchedulerKind.PBT, SchedulerKind.PB2})
 """Schedulers that clone one trial's checkpoint into another and change its parameters as it runs."""
 
-OPTUNA_SAMPLERS = frozenset({Algorithm.TPE, Algorithm.CMAES, Algorithm.GP, Algorithm.QMC})
+OPTUNA_SAMPLERS = frozenset({Algorithm.TPE, Algorithm.NSGA2, Algorithm.CMAES, Algorithm.GP, Algorithm.QMC})
 """Algorithms that are Optuna samplers (through Ray Tune's OptunaSearch): they can learn from earlier results."""
+
+MULTI_OBJECTIVE = frozenset({Algorithm.TPE, Algorithm.NSGA2, Algorithm.RANDOM})
+"""The algorithms that search several metrics at once (Optuna's multi-objective samplers, and random)."""
 
 FREE_SEARCH = frozenset({Algorithm.RANDOM, Algorithm.GRID})
 """The algorithms that run ``grid`` parameters (the others model the space and cannot)."""

@@ -27,6 +27,8 @@ class TrialContext:
     deadline: float | None
     cache_root: str | None = None
     kill_grace_s: float = 5.0
+    objectives: tuple[str, ...] = ()
+    """The metrics optimized beside ``primary_metric`` (a multi-objective search), each sent to Tune."""
     extra_env: dict[str, str] = field(default_factory=dict)
     replay: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Final results of trials that completed before a resume, by trial id: they

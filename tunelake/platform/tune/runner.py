@@ -123,6 +123,8 @@ class SearchPlan:
     callbacks: list[Any] = field(default_factory=list)
     max_failures: int = 0
     """Restarts of a trial whose worker died, from its last checkpoint."""
+    objectives: int = 1
+    """Metrics optimized at once; with several, the searcher knows them and Tune's own metric is unset."""
     checkpoints_kept: int = 2
     """Checkpoints kept per trial, newest first (PBT clones one that a trial may have written since)."""
 
@@ -222,7 +224,8 @@ def _new_tuner(plan: SearchPlan, trainable: Any, callbacks: list[Any], slots: in
         trainable,
         param_space=plan.param_space,
         tune_config=TuneConfig(
-            metric=OBJECTIVE, mode=plan.mode, search_alg=plan.searcher, scheduler=plan.scheduler,
+            metric=OBJECTIVE if plan.objectives == 1 else None, mode=plan.mode if plan.objectives == 1 else None,
+            search_alg=plan.searcher, scheduler=plan.scheduler,
             num_samples=plan.num_samples, max_concurrent_trials=None if own_limit else slots,
             time_budget_s=plan.time_budget_s, reuse_actors=True,
         ),

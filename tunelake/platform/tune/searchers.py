@@ -9,6 +9,7 @@ before anything runs.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from typing import Any
 
 import optuna
@@ -18,7 +19,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from tunelake.errors import UserInputError
 from tunelake.platform.spec import EXTRAS, OPTUNA_SAMPLERS, Algorithm, Optimizer
-from tunelake.platform.trial.result import OBJECTIVE, is_final
+from tunelake.platform.trial.result import OBJECTIVE, is_final, objective_key
 
 
 class PruningOptunaSearch(OptunaSearch):
@@ -31,8 +32,9 @@ class PruningOptunaSearch(OptunaSearch):
     """
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if result is not None and not is_final(result):
-            result = {k: v for k, v in result.items() if k != self.metric}
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        if result is not None and (not is_final(result) or any(m not in result for m in metrics)):
+            result = {k: v for k, v in result.items() if k not in metrics}  # pruned (or failed: no objective)
         super().on_trial_complete(trial_id, result, error)
 
 
@@ -70,12 +72,26 @@ def check_installed(algorithm: Algorithm) -> None:
         )
 
 
+class PicklableNSGAII(optuna.samplers.NSGAIISampler):
+    """Optuna's NSGA-II sampler, picklable: Tune pickles its searcher into the experiment's state (what
+    ``tunelake resume`` restores), and the sampler holds a lock, made anew here when it is loaded."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_thread_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._thread_lock = threading.Lock()
+
+
 def _sampler(algorithm: Algorithm, seed: int | None) -> optuna.samplers.BaseSampler:
     samplers = optuna.samplers
     if algorithm is Algorithm.CMAES:
         return samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if algorithm is Algorithm.GP:
         return samplers.GPSampler(seed=seed)
+    if algorithm is Algorithm.NSGA2:
+        return PicklableNSGAII(seed=seed)
     if algorithm is Algorithm.QMC:
         return samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
     return samplers.TPESampler(seed=seed)
@@ -103,19 +119,23 @@ def make_searcher(
     optimizer: Optimizer,
     points: list[dict[str, Any]],
     evaluated: list[tuple[dict[str, Any], float]] | None = None,
+    modes: list[str] | None = None,
 ) -> Searcher | BasicVariantGenerator:
     """The searcher for ``optimizer.algorithm``, started from ``points`` (run first).
 
     ``evaluated`` (Optuna's samplers only) are earlier trials' configurations
     and results, told to the searcher without running them again. Metric and
-    mode are left to ``TuneConfig``, which hands them to the searcher and scheduler.
+    mode are left to ``TuneConfig``, which hands them to the searcher and scheduler, unless ``modes`` has
+    several (a multi-objective search): then the searcher is told each objective's key and mode here.
     """
     algorithm = optimizer.algorithm
     check_installed(algorithm)
     if algorithm in OPTUNA_SAMPLERS:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        several = {"metric": [objective_key(i) for i in range(len(modes))], "mode": modes} \
+            if modes and len(modes) > 1 else {}
         return WarmOptunaSearch(evaluated or [], points_to_evaluate=points or None,
-                                sampler=_sampler(algorithm, optimizer.seed))
+                                sampler=_sampler(algorithm, optimizer.seed), **several)
     if algorithm not in (Algorithm.RANDOM, Algorithm.GRID):
         return _library_searcher(algorithm, points or None, optimizer.seed)
     # Tune ignores TuneConfig's max_concurrent_trials for a generator it did not make itself.

@@ -28,7 +28,7 @@ from tunelake.platform.trial.checkpoint import CheckpointFolder, stage_restore, 
 from tunelake.platform.trial.metrics import MetricParser, Report
 from tunelake.platform.trial.process import Exited, TrialProcess
 from tunelake.platform.trial.protocol import plain, render_command, trial_env
-from tunelake.platform.trial.result import FINAL, REPORT, Outcome, TrialResult, node_name
+from tunelake.platform.trial.result import FINAL, REPORT, Outcome, TrialResult, node_name, objective_key
 from tunelake.platform.tune.context import TrialContext
 from tunelake.platform.tune.slots import pass_gate
 from tunelake.redact import redact
@@ -202,7 +202,9 @@ class CommandTrainable(tune.Trainable):
         result = TrialResult(kind=kind, metrics=dict(self._merged), reports=self._pending, node=self._node,
                              objective=None if failed else value, **final)
         self._pending = []
-        return result.to_tune()
+        others = {objective_key(i): self._merged[m] for i, m in enumerate(self._ctx.objectives, 1)
+                  if m in self._merged and not failed}
+        return {**result.to_tune(), **others}
 
     def _exit_result(self, exited: Exited) -> dict[str, Any]:
         metric = self._ctx.primary_metric
@@ -212,13 +214,13 @@ class CommandTrainable(tune.Trainable):
             return self._final(Outcome.FAILED, f"killed by {exited.signal_name}{shown}", **info)
         if exited.returncode != 0:
             return self._final(Outcome.FAILED, f"exited with code {exited.returncode}", **info)
-        if metric not in self._merged:
-            seen = ", ".join(sorted(self._merged)) or "none"
-            return self._final(
-                Outcome.FAILED, f"no primary metric {metric!r} reported (metrics seen: {seen})", **info
-            )
-        if not math.isfinite(self._merged[metric]):
-            return self._final(Outcome.FAILED, f"primary metric {metric!r} is {self._merged[metric]}", **info)
+        for metric in (metric, *self._ctx.objectives):
+            if metric not in self._merged:
+                seen = ", ".join(sorted(self._merged)) or "none"
+                return self._final(Outcome.FAILED, f"no primary metric {metric!r} reported (metrics seen: {seen})",
+                                   **info)
+            if not math.isfinite(self._merged[metric]):
+                return self._final(Outcome.FAILED, f"primary metric {metric!r} is {self._merged[metric]}", **info)
         return self._final(Outcome.COMPLETED, None, **info)
 
     def _final(self, outcome: str, reason: str | None, exit_code: int | None = None,

@@ -17,6 +17,8 @@ from tunelake.platform.service.schemas import (
     ExperimentCreated,
     ExperimentPublic,
     ExperimentsPublic,
+    ParetoPoint,
+    ParetoPublic,
     SpecCheck,
     Stopped,
     TrialPublic,
@@ -86,7 +88,7 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
         best_value=_finite(row.get("best_value")),
         best_params=json.loads(row["best_params"]) if row.get("best_params") else None,
         params=list(spec.get("search", {})), created_at=row.get("created_at"), finished_at=row.get("finished_at"),
-        error=row.get("error"),
+        error=row.get("error"), objectives=catalog.objectives_of(row),
     )
 
 
@@ -141,8 +143,22 @@ def list_trials(experiment_id: str, lake: LakeDep, offset: Annotated[int, Query(
         value=_finite(r["value"]), metrics={k: _finite(v) for k, v in json.loads(r["metrics"] or "{}").items()},
         iterations=r["iterations"], started_at=r["started_at"], finished_at=r["finished_at"],
         duration_s=r["duration_s"], node=r["node"], reason=r["reason"], model_uri=r["model_uri"],
+        restarts=r.get("restarts"),
     ) for r in rows[offset:offset + limit]]
     return TrialsPublic(data=data, count=len(rows))
+
+
+@router.get("/{experiment_id}/pareto", response_model=ParetoPublic)
+def pareto_front(experiment_id: str, lake: LakeDep) -> ParetoPublic:
+    """The Pareto front over the experiment's objectives (one objective: its best trials)."""
+    row = catalog.experiment(lake, _experiment_id(experiment_id))
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    data = [ParetoPoint(trial_id=r["trial_id"], params=json.loads(r["params"] or "{}"),
+                        objectives=[_finite(v) for v in r["objectives"]],
+                        metrics={k: _finite(v) for k, v in json.loads(r["metrics"] or "{}").items()})
+            for r in catalog.pareto_front(lake, experiment_id)]
+    return ParetoPublic(objectives=catalog.objectives_of(row), data=data, count=len(data))
 
 
 @router.get("/{experiment_id}/logs", response_class=PlainTextResponse)

@@ -126,6 +126,24 @@ async function refreshDetail() {
   }
   drawBestSoFar();
   drawMap();
+  await drawPareto(e);
+}
+
+async function drawPareto(e) {  // a search of several metrics: the trials no other beats on all of them
+  const objectives = e.objectives || [];
+  $("#pareto").hidden = objectives.length < 2;
+  if (objectives.length < 2) return;
+  const front = await api(`/experiments/${encodeURIComponent(e.experiment_id)}/pareto`);
+  $("#pareto-objectives").textContent = objectives.map((o) => `${o.metric} (${o.mode})`).join(", ");
+  const body = $("#pareto-table tbody");
+  body.replaceChildren();
+  for (const p of front.data) {
+    const tr = document.createElement("tr");
+    cell(tr, p.trial_id);
+    cell(tr, objectives.map((o, i) => `${o.metric}=${fmt(p.objectives[i])}`).join(", "));
+    cell(tr, Object.entries(p.params).map(([k, v]) => `${k}=${fmt(v)}`).join(", "));
+    body.appendChild(tr);
+  }
 }
 
 function fillAxes(params) {
