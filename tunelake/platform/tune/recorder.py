@@ -38,7 +38,8 @@ UNFINISHED = "the search ended while this trial ran (time budget or interrupt)"
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    """JSON text of a row's params or metrics; numpy scalars (from BOHB, HyperOpt...) as plain numbers."""
+    return json.dumps(value, sort_keys=True, default=lambda v: v.item() if hasattr(v, "item") else str(v))
 
 
 def _ts(epoch: float | None) -> datetime | None:
