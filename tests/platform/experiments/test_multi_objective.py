@@ -59,3 +59,19 @@ def test_a_trial_missing_one_metric_fails_and_the_search_goes_on(ray_cluster, la
     got = {json.loads(t["params"])["x"]: t for t in query(Lake(lake_uri), "SELECT * FROM trials").to_pylist()}
     assert got[2]["status"] == "completed"
     assert got[1]["status"] == "failed" and "'latency_ms'" in got[1]["reason"]
+
+
+def test_the_run_summary_shows_the_front(ray_cluster, lake_uri, tmp_path, capsys):
+    from tunelake.platform.cli.main import main
+
+    repo = write_repo(tmp_path / "repo", {"trade.sh": TRADE})
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({
+        "code_github": str(repo), "command": "sh trade.sh {x} {y}", "primary_result_key": ["accuracy", "latency_ms"],
+        "mode": ["max", "min"], "search": {"x": {"type": "grid", "values": [0.1, 0.7, 0.9]}, "y": 0},
+        "optimizer": {"algorithm": "grid"}}))
+    assert main(["run", str(spec), "--lake", lake_uri, "--quiet"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("pareto"))
+    # x=0.9 is slower and less accurate than x=0.7: off the front
+    assert line.startswith("pareto      2 trials on the front of accuracy (max), latency_ms (min): ")
+    assert "accuracy=1, latency_ms=7" in line and "latency_ms=1" in line and "latency_ms=9" not in line

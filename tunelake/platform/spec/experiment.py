@@ -213,7 +213,7 @@ class Spec(_Model):
         opt = self.optimizer
         if len(keys) > 1 and opt.algorithm not in MULTI_OBJECTIVE:
             return [f"optimizer.algorithm: {opt.algorithm.value!r} optimizes one metric; for several use "
-                    "'tpe', 'nsga2' or 'random'"]
+                    "'tpe', 'nsga2', 'random' or 'grid'"]
         if len(keys) > 1 and (self.warm_start.meta or self.warm_start.experiments):
             return ["warm_start: earlier results carry one metric; a search of several starts cold"]
         if len(keys) > 1 and opt.scheduler is not SchedulerKind.FIFO:

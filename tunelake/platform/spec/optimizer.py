@@ -58,8 +58,8 @@ POPULATION = frozenset({SchedulerKind.PBT, SchedulerKind.PB2})
 OPTUNA_SAMPLERS = frozenset({Algorithm.TPE, Algorithm.NSGA2, Algorithm.CMAES, Algorithm.GP, Algorithm.QMC})
 """Algorithms that are Optuna samplers (through Ray Tune's OptunaSearch): they can learn from earlier results."""
 
-MULTI_OBJECTIVE = frozenset({Algorithm.TPE, Algorithm.NSGA2, Algorithm.RANDOM})
-"""The algorithms that search several metrics at once (Optuna's multi-objective samplers, and random)."""
+MULTI_OBJECTIVE = frozenset({Algorithm.TPE, Algorithm.NSGA2, Algorithm.RANDOM, Algorithm.GRID})
+"""The algorithms that search several metrics at once (Optuna's multi-objective samplers; random and grid)."""
 
 FREE_SEARCH = frozenset({Algorithm.RANDOM, Algorithm.GRID})
 """The algorithms that run ``grid`` parameters (the others model the space and cannot)."""
