@@ -56,7 +56,8 @@ def test_pbt_clones_better_trials_and_the_lake_keeps_the_lineage(ray_cluster, la
     for e in exploits:
         assert e["trial_id"] in trials and e["source_trial_id"] in trials and e["source_trial_id"] != e["trial_id"]
         assert e["step"] >= 3 and e["source_step"] >= 3
-        assert json.loads(e["params"])["lr"] != json.loads(e["params_before"])["lr"]
+    # explored: a clone goes on with new params (a perturbed copy of its source's can land on its own old value)
+    assert any(json.loads(e["params"])["lr"] != json.loads(e["params_before"])["lr"] for e in exploits)
     first = exploits[0]
     # the clone went on from the source's checkpoint: its next report is the source's score plus its new lr
     results = rows(lake_uri, f"SELECT * FROM results WHERE trial_id = '{first['trial_id']}' "

@@ -35,7 +35,7 @@ def installed(algorithm: str) -> bool:
     return all(importlib.util.find_spec(m) for m in searchers._NEEDS.get(Algorithm(algorithm), ()))
 
 
-def values(repo, lake_uri: str, algorithm: str) -> list[float]:
+def values(repo, lake_uri: str, algorithm: str, at_least: int = TRIALS) -> list[float]:
     doc = {"code_github": str(repo), "command": "sh bowl.sh {x} {y}", "primary_result_key": "score",
            "search": {"x": {"type": "uniform", "low": 0, "high": 1}, "y": {"type": "uniform", "low": 0, "high": 1}},
            "optimizer": {"algorithm": algorithm, "num_samples": TRIALS, "seed": 1, "max_concurrent_trials": 2,
@@ -43,7 +43,7 @@ def values(repo, lake_uri: str, algorithm: str) -> list[float]:
     result = tunelake.run(doc, lake=lake_uri)
     rows = query(Lake(lake_uri), "SELECT value, params FROM trials WHERE experiment_id = ? ORDER BY started_at",
                  [result.experiment_id]).to_pylist()
-    assert len(rows) == TRIALS and all(r["value"] is not None for r in rows), rows
+    assert at_least <= len(rows) <= TRIALS and all(r["value"] is not None for r in rows), rows
     for r in rows:
         params = json.loads(r["params"])
         assert 0 <= params["x"] <= 1 and 0 <= params["y"] <= 1
@@ -65,8 +65,10 @@ def random_mean(ray_cluster, bowl, tmp_path_factory):
 def test_a_learning_searcher_beats_random(algorithm, random_mean, bowl, lake_uri):
     if not installed(algorithm):
         pytest.skip(f"{algorithm} is not installed (pip install \"tunelake[...]\")")
-    found = values(bowl, lake_uri, algorithm)
-    late = mean(found[-TRIALS // 3:])
+    # BayesOpt ends early once its GP keeps proposing one point (Ray Tune's `patience`): its 10 random steps
+    # and a few more are enough to judge it
+    found = values(bowl, lake_uri, algorithm, at_least=11 if algorithm == "bayesopt" else TRIALS)
+    late = mean(found[-len(found) // 3:])
     assert late > random_mean, (algorithm, late, random_mean)
 
 
