@@ -8,6 +8,7 @@ move in one place. Ad-hoc SQL from users goes through
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -226,3 +227,61 @@ def prior_rows(lake: Lake, feature_set: str) -> list[dict[str, Any]]:
         WHERE t.status = 'completed' AND isfinite(t.value) AND d.feature_set = ? AND t.params->>'family' IS NOT NULL
         ORDER BY d.dataset_id, t.value DESC
     """, [feature_set]).to_pylist()
+
+
+# -- what happened to trials as they ran ---------------------------------------------------------
+
+LINEAGE = """
+    WITH RECURSIVE exploits AS (
+        SELECT trial_id, source_trial_id, step, source_step, params, happened_at FROM trial_events
+        WHERE experiment_id = ? AND kind = 'exploit'),
+    chain AS (
+        SELECT trial_id AS descendant, trial_id, source_trial_id, step, source_step, params, happened_at, 1 AS depth
+        FROM exploits
+        UNION ALL
+        SELECT c.descendant, e.trial_id, e.source_trial_id, e.step, e.source_step, e.params, e.happened_at, c.depth + 1
+        FROM chain c JOIN exploits e ON e.trial_id = c.source_trial_id AND e.happened_at < c.happened_at)
+    SELECT * FROM chain ORDER BY descendant, depth, happened_at DESC"""
+"""PBT's family tree: for each trial that was ever cloned into (``descendant``), every exploit it inherits,
+nearest first: its own (depth 1), then the ones its source had undergone before it was cloned, and so on."""
+
+
+def lineage(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """The exploits each trial of a PBT or PB2 experiment descends from (:data:`LINEAGE`)."""
+    return query(lake, LINEAGE, [experiment_id], experiment_id).to_pylist()
+
+
+# -- several metrics at once ------------------------------------------------------------------------
+
+
+def objectives_of(row: dict[str, Any]) -> list[dict[str, str]]:
+    """An experiment row's metrics and modes, primary first (one for a lake row older than the column; none
+    for a row that names no metric yet)."""
+    listed = json.loads(row.get("objectives") or "null")
+    if listed:
+        return listed
+    return [{"metric": row["primary_metric"], "mode": row["mode"]}] if row.get("primary_metric") else []
+
+
+def pareto_front(lake: Lake, experiment_id: str) -> list[dict[str, Any]]:
+    """The completed trials no other completed trial beats on every objective at once (at least as good on
+    each, better on one), best first by the primary metric. Each row has the trial's id, params and
+    metrics, and ``objectives``: its values in the experiment's order."""
+    row = experiment(lake, experiment_id)
+    objectives = objectives_of(row) if row is not None else []
+    if not objectives:
+        return []
+    if any(o["mode"] not in ("max", "min") for o in objectives):
+        raise ValueError(f"experiment {experiment_id} has a mode other than max and min: {objectives}")
+    columns = ", ".join(f"TRY_CAST(metrics->>? AS DOUBLE) AS o{i}" for i in range(len(objectives)))
+    ge = " AND ".join(f"o.o{i} {'>=' if o['mode'] == 'max' else '<='} t.o{i}" for i, o in enumerate(objectives))
+    gt = " OR ".join(f"o.o{i} {'>' if o['mode'] == 'max' else '<'} t.o{i}" for i, o in enumerate(objectives))
+    known = " AND ".join(f"o{i} IS NOT NULL" for i in range(len(objectives)))
+    first = "DESC" if objectives[0]["mode"] == "max" else "ASC"
+    sql = f"""
+        WITH t AS (SELECT * FROM (SELECT trial_id, params, metrics, {columns} FROM trials
+                                  WHERE experiment_id = ? AND status = 'completed') WHERE {known})
+        SELECT trial_id, params, metrics, [{", ".join(f"o{i}" for i in range(len(objectives)))}] AS objectives
+        FROM t WHERE NOT EXISTS (SELECT 1 FROM t o WHERE ({ge}) AND ({gt}))
+        ORDER BY o0 {first}, trial_id"""
+    return query(lake, sql, [o["metric"] for o in objectives] + [experiment_id], experiment_id).to_pylist()

@@ -14,7 +14,9 @@ from enum import Enum
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``trials.restarts``, ``experiments.objectives`` and the ``trial_events`` table (restarts after a worker
+died, PBT's exploits)."""
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -84,6 +86,7 @@ EXPERIMENTS = Table(
             pa.field("best_value", pa.float64()),
             pa.field("best_params", pa.string()),
             pa.field("error", pa.string()),
+            pa.field("objectives", pa.string()),  # JSON [{"metric", "mode"}]: the first is primary_metric
             *_COMMON,
         ]
     ),
@@ -112,6 +115,7 @@ TRIALS = Table(
             pa.field("model_uri", pa.string()),
             pa.field("code_commit", pa.string()),
             pa.field("dataset_id", pa.string()),
+            pa.field("restarts", pa.int64()),  # times the trial started again from a checkpoint
             *_COMMON,
         ]
     ),
@@ -175,4 +179,34 @@ DRIVERS = Table(
 """One row per driver process of an experiment (``run``, ``resume``, ``automl``): its claim to drive
 it and its heartbeat, so a second driver is refused and a dead one is seen."""
 
-TABLES: dict[str, Table] = {t.name: t for t in (EXPERIMENTS, TRIALS, RESULTS, DATASETS, DRIVERS)}
+
+
+class EventKind(str, Enum):
+    RESTART = "restart"  # the trial's worker or node died; Tune started it again from its last checkpoint
+    EXPLOIT = "exploit"  # PBT/PB2 cloned source_trial_id's checkpoint into the trial, with new params
+
+
+TRIAL_EVENTS = Table(
+    "trial_events",
+    ("experiment_id", "trial_id", "event_id"),
+    pa.schema(
+        [
+            pa.field("experiment_id", pa.string()),
+            pa.field("trial_id", pa.string()),
+            pa.field("event_id", pa.string()),  # ordered by time within a trial
+            pa.field("kind", pa.string()),
+            pa.field("step", pa.int64()),  # the trial's training iteration when it happened
+            pa.field("source_trial_id", pa.string()),  # exploit: the trial cloned
+            pa.field("source_step", pa.int64()),  # exploit: the cloned trial's iteration; restart: the checkpoint's
+            pa.field("params_before", pa.string()),
+            pa.field("params", pa.string()),  # the params the trial goes on with
+            pa.field("reason", pa.string()),
+            pa.field("happened_at", _TS),
+            *_COMMON,
+        ]
+    ),
+    partition="experiment_id",
+)
+"""What happened to a trial between its start and its end: restarts and PBT's exploits (its lineage)."""
+
+TABLES: dict[str, Table] = {t.name: t for t in (EXPERIMENTS, TRIALS, RESULTS, DATASETS, DRIVERS, TRIAL_EVENTS)}

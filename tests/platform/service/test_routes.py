@@ -170,6 +170,7 @@ def test_health_the_page_and_the_openapi_need_no_token(app: FastAPI):
 
 PROTECTED = {("POST", "/experiments"), ("POST", "/experiments/validate"), ("GET", "/experiments"),
              ("GET", "/experiments/{experiment_id}"), ("GET", "/experiments/{experiment_id}/trials"),
+             ("GET", "/experiments/{experiment_id}/pareto"),
              ("GET", "/experiments/{experiment_id}/logs"), ("POST", "/experiments/{experiment_id}/stop"),
              ("POST", "/sql"), ("POST", "/datasets"), ("POST", "/automl"), ("POST", "/recommend"),
              ("GET", "/experiments/{experiment_id}/trials/{trial_id}"), ("GET", "/experiments/{experiment_id}/curves"),
@@ -220,7 +221,8 @@ def test_a_spec_is_submitted_as_sent_json_or_yaml(api: TestClient, jobs: FakeJob
     assert api.get(f"/experiments/{first}").json() == {
         "experiment_id": first, "name": None, "status": "submitted", "job_status": "PENDING", "primary_metric": None,
         "mode": None, "algorithm": None, "num_samples": None, "counts": {}, "best_trial_id": None, "best_value": None,
-        "best_params": None, "params": [], "created_at": None, "finished_at": None, "duration_s": None, "error": None}
+        "best_params": None, "params": [], "created_at": None, "finished_at": None, "duration_s": None, "error": None,
+        "objectives": []}
 
 
 def test_a_job_that_ended_before_its_driver_wrote_a_row_is_failed(api: TestClient, jobs: FakeJobs):
@@ -311,7 +313,7 @@ def test_an_experiment_is_its_lake_row_its_counts_and_its_job(api: TestClient, l
         "counts": {"completed": 2, "failed": 1}, "best_trial_id": "t2", "best_value": 0.9,
         "best_params": {"C": 10.0, "kernel": "rbf"}, "params": ["C", "kernel"],
         "created_at": "2025-01-02T03:04:05Z", "finished_at": "2025-01-02T03:09:05Z", "duration_s": 300.0,
-        "error": None}
+        "error": None, "objectives": [{"metric": "accuracy", "mode": "max"}]}
     old = api.get(f"/experiments/{OLD}").json()
     assert (old["status"], old["job_status"], old["best_value"], old["counts"]) == ("failed", None, None, {})
 
@@ -324,7 +326,7 @@ def test_trials_are_sorted_and_paged(api: TestClient, lake: Lake):
     assert t1 == {"trial_id": "t1", "status": "completed", "params": {"C": 1.0, "kernel": "rbf"}, "value": 0.7,
                   "metrics": {"accuracy": 0.7, "loss": None}, "iterations": 1, "started_at": "2025-01-02T03:04:05Z",
                   "finished_at": "2025-01-02T03:04:35Z", "duration_s": 30.0, "node": "n1", "reason": None,
-                  "model_uri": None}
+                  "model_uri": None, "restarts": None}
     best = api.get(f"/experiments/{SVM}/trials", params={"sort": "value", "order": "desc"}).json()["data"]
     assert [(t["trial_id"], t["value"]) for t in best] == [("t2", 0.9), ("t1", 0.7), ("t3", None)]  # nulls last
     assert best[0]["model_uri"] == "/models/t2" and best[2]["reason"] == "exited with code 1"
@@ -333,6 +335,25 @@ def test_trials_are_sorted_and_paged(api: TestClient, lake: Lake):
     assert api.get(f"/experiments/{EMPTY}/trials").json() == {"data": [], "count": 0}
     for bad in ({"sort": "params"}, {"order": "up"}, {"limit": 0}, {"limit": 5001}, {"offset": -1}):
         assert api.get(f"/experiments/{SVM}/trials", params=bad).status_code == 422, bad
+
+
+def test_the_pareto_front_of_one_metric_is_the_best_trial_and_of_two_the_trade_off(api: TestClient, lake: Lake):
+    fill(lake)
+    body = api.get(f"/experiments/{SVM}/pareto").json()
+    assert body["objectives"] == [{"metric": "accuracy", "mode": "max"}]
+    assert [(p["trial_id"], p["objectives"]) for p in body["data"]] == [("t2", [0.9])] and body["count"] == 1
+    two = [{"metric": "accuracy", "mode": "max"}, {"metric": "latency_ms", "mode": "min"}]
+    lake.append("experiments", [{"experiment_id": "mo", "status": "completed", "primary_metric": "accuracy",
+                                 "mode": "max", "objectives": json.dumps(two)}])
+    lake.append("trials", [{"experiment_id": "mo", "trial_id": t, "status": "completed", "params": "{}",
+                            "metrics": json.dumps({"accuracy": a, "latency_ms": b})}
+                           for t, a, b in (("a", 0.9, 9.0), ("b", 0.8, 1.0), ("c", 0.7, 5.0))])
+    body = api.get("/experiments/mo/pareto").json()
+    assert body["objectives"] == two and [p["trial_id"] for p in body["data"]] == ["a", "b"]
+    assert body["data"][1] == {"trial_id": "b", "params": {}, "objectives": [0.8, 1.0],
+                               "metrics": {"accuracy": 0.8, "latency_ms": 1.0}}
+    assert api.get(f"/experiments/{EMPTY}/pareto").json() == {"objectives": [], "data": [], "count": 0}
+    assert api.get("/experiments/nope/pareto").status_code == 404
 
 
 def test_logs_come_from_the_job_with_secrets_masked(api: TestClient, jobs: FakeJobs):

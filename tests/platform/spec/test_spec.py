@@ -70,12 +70,14 @@ def test_missing_required_field_is_named(field):
 
 def test_unknown_algorithm_lists_known_ones():
     (line,) = problems(with_(optimizer={"algorithm": "simulated-annealing"}))
-    assert line.startswith("optimizer.algorithm:") and "'random', 'grid' or 'tpe'" in line
+    assert line.startswith("optimizer.algorithm:") and "'random', 'grid', 'tpe', 'nsga2', 'cmaes'" in line
+    assert "or 'bohb'" in line
 
 
 def test_unknown_scheduler_lists_known_ones():
-    (line,) = problems(with_(optimizer={"scheduler": "pbt2"}))
-    assert line.startswith("optimizer.scheduler:") and "'fifo', 'asha' or 'median'" in line
+    (line,) = problems(with_(optimizer={"scheduler": "pbt3"}))
+    assert line.startswith("optimizer.scheduler:") and "'fifo', 'asha', 'median', 'hyperband'" in line
+    assert "or 'pb2'" in line
 
 
 def test_low_not_below_high_shows_both_values():
@@ -230,3 +232,52 @@ def test_yaml_reads_alike_with_libyaml_and_without(monkeypatch: pytest.MonkeyPat
         with pytest.raises(SpecError) as info:
             spec_load.load_document(bad)
         assert needle in str(info.value), bad
+
+
+def test_bohb_needs_its_searcher_and_its_scheduler_together():
+    (line,) = problems(with_(optimizer={"algorithm": "bohb"}))
+    assert line.startswith("optimizer:") and '"scheduler": "bohb"' in line
+    (line,) = problems(with_(optimizer={"algorithm": "tpe", "scheduler": "bohb"}))
+    assert '"algorithm": "bohb"' in line
+    assert parse_spec(with_(optimizer={"algorithm": "bohb", "scheduler": "bohb"})).optimizer.algorithm is Algorithm.BOHB
+
+
+def test_pbt_mutates_searched_params_and_draws_its_population_at_random():
+    spec = parse_spec(with_(optimizer={"algorithm": "random", "scheduler": "pbt", "max_failures": 2},
+                            command="python train.py --lr {lr}",
+                            search={"lr": {"type": "loguniform", "low": 0.001, "high": 0.1}, "layers": 2}))
+    assert spec.mutable() == ["lr"] and spec.optimizer.max_failures == 2
+    (line,) = problems(with_(optimizer={"algorithm": "tpe", "scheduler": "pbt"}))
+    assert line.startswith("optimizer.scheduler: 'pbt'") and "'random'" in line
+    (line,) = problems(with_(optimizer={"algorithm": "random", "scheduler": "pbt", "mutate": ["C", "lr"]}))
+    assert line == "optimizer.mutate: lr not in search"
+    (line,) = problems(with_(optimizer={"algorithm": "random", "mutate": ["C"]}))
+    assert "only schedulers 'pbt' and 'pb2'" in line
+
+
+def test_pb2_needs_a_numeric_param_to_change():
+    (line,) = problems(with_(optimizer={"algorithm": "random", "scheduler": "pb2", "mutate": ["kernel"]}))
+    assert line.startswith("optimizer.mutate: 'pb2' changes numeric parameters only")
+
+
+@pytest.mark.parametrize("algorithm", ["cmaes", "gp", "qmc", "hyperopt", "hebo", "ax", "bayesopt"])
+def test_every_model_based_searcher_refuses_grid_params(algorithm):
+    (line,) = problems(with_(optimizer={"algorithm": algorithm},
+                             search={"C": {"type": "grid", "values": [1, 2]}, "kernel": "rbf"}))
+    assert line.startswith(f"optimizer.algorithm: {algorithm!r} cannot search grid parameters (C)")
+
+
+def test_several_metrics_take_a_mode_each_and_a_searcher_that_handles_them():
+    doc = with_(primary_result_key=["accuracy", "latency_ms"], mode=["max", "min"])
+    spec = parse_spec(doc)
+    assert [(m, mode.value) for m, mode in spec.objectives()] == [("accuracy", "max"), ("latency_ms", "min")]
+    assert spec.primary_metric == "accuracy" and spec.primary_mode.value == "max"
+    assert parse_spec(with_(primary_result_key=["a", "b"], mode="min")).objectives()[1][1].value == "min"
+    (line,) = problems(with_(primary_result_key=["a", "b"], mode=["max"]))
+    assert line.startswith("mode: 1 modes for 2 metrics")
+    (line,) = problems(with_(primary_result_key=["a", "b"], optimizer={"algorithm": "hyperopt"}))
+    assert "optimizes one metric" in line and "'nsga2'" in line
+    (line,) = problems(with_(primary_result_key=["a", "b"], optimizer={"algorithm": "tpe", "scheduler": "asha"}))
+    assert line.startswith("optimizer.scheduler: 'asha'")
+    (line,) = problems(with_(primary_result_key=["a", "a"]))
+    assert "named twice" in line

@@ -57,3 +57,15 @@ def test_the_largest_value_that_validates_starts_a_trial_and_one_byte_more_does_
     env = trial_env({"PATH": os.environ["PATH"]}, params, str(tmp_path / "params.json"),
                     {"trial_id": "t" * 40, "model_dir": str(tmp_path)})
     subprocess.run(shell_argv(render_command("true {blob}", params)), env=env, check=True)
+
+
+def test_numpy_values_from_a_searcher_reach_the_trial_as_plain_numbers():
+    import numpy as np
+
+    from tunelake.platform.trial.protocol import plain
+
+    params = plain({"x": np.float64(0.25), "n": np.int64(3), "k": "rbf", "f": 0.5})
+    assert params == {"x": 0.25, "n": 3, "k": "rbf", "f": 0.5} and type(params["n"]) is int
+    assert render_command("run {x} {n}", params) == "run 0.25 3"
+    env = trial_env({}, params, "/p.json", {})
+    assert env["TUNELAKE_PARAM_X"] == "0.25" and json.loads(env["TUNELAKE_PARAMS"])["n"] == 3

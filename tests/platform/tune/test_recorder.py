@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -103,3 +104,29 @@ def test_rows_are_batched_and_in_the_lake_before_tune_saves_its_state(tmp_path: 
     CallbackList([recorder]).save_to_dir(str(tmp_path / "tune-state"))  # what Tune does every few seconds
     assert query(lake, "SELECT trial_id, status FROM trials").to_pylist() == [{"trial_id": "t1", "status": "completed"}]
     assert query(lake, "SELECT count(*) AS n FROM results").to_pylist() == [{"n": 1}]
+
+
+def test_numpy_params_land_as_numbers_and_exploits_and_restarts_as_events(tmp_path: Path):
+    import numpy as np
+
+    from tunelake.platform.tune.schedulers import Exploit
+
+    lake = Lake(str(tmp_path / "lake"))
+    recorder = _recorder(lake)
+    donor, clone = _trial("t1"), SimpleNamespace(trial_id="t2", config={"n": np.int64(4), "lr": np.float64(0.1)},
+                                                 last_result={"training_iteration": 6})
+    recorder.on_trial_start(0, [], clone)
+    recorder.exploit(Exploit(clone, donor, 6, 8, {"n": np.int64(2), "lr": 0.5}, dict(clone.config)))
+    clone.get_error = lambda: RuntimeError("The actor died unexpectedly")
+    clone.run_metadata = SimpleNamespace(checkpoint_manager=SimpleNamespace(
+        latest_checkpoint_result=SimpleNamespace(metrics={"training_iteration": 6})))
+    recorder.on_trial_recover(0, [], clone)
+    recorder.close()
+    events = query(lake, "SELECT * FROM trial_events ORDER BY event_id").to_pylist()
+    assert [e["kind"] for e in events] == ["exploit", "restart"]
+    assert json.loads(events[0]["params"]) == {"n": 4, "lr": 0.1} and json.loads(events[0]["params_before"])["n"] == 2
+    assert (events[0]["source_trial_id"], events[0]["step"], events[0]["source_step"]) == ("t1", 6, 8)
+    assert events[1]["source_step"] == 6 and "restart 1 from its checkpoint at step 6" in events[1]["reason"]
+    versions = query(lake, "SELECT status, restarts, params FROM trials_log ORDER BY version").to_pylist()
+    assert [(v["status"], v["restarts"]) for v in versions] == [("running", None), ("running", 1), ("stopped", 1)]
+    assert json.loads(versions[-1]["params"])["n"] == 4  # the search ended while it ran (close)

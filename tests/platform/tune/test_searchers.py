@@ -61,3 +61,19 @@ def test_a_trial_stopped_after_one_fold_is_pruned_for_tpe_not_finished():
     stopped, finished = searcher._ot_study.trials
     assert stopped.state == TrialState.PRUNED and stopped.intermediate_values == {1: 0.9}
     assert finished.state == TrialState.COMPLETE and finished.value == 0.9
+
+
+def test_every_optuna_sampler_survives_the_pickling_tune_saves_its_state_with():
+    import pickle
+
+    from tunelake.platform.spec import OPTUNA_SAMPLERS, Optimizer
+    from tunelake.platform.tune.searchers import check_installed, make_searcher
+
+    for algorithm in sorted(OPTUNA_SAMPLERS, key=lambda a: a.value):
+        try:
+            check_installed(algorithm)
+        except Exception:
+            continue  # an extra that is not installed here
+        searcher = make_searcher(Optimizer(algorithm=algorithm, seed=1), [], modes=["max", "min"])
+        copy = pickle.loads(pickle.dumps(searcher))
+        assert type(copy._sampler) is type(searcher._sampler), algorithm

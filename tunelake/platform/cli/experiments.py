@@ -35,7 +35,7 @@ def cmd_validate(args: argparse.Namespace, out: Console) -> int:
     spec = load_spec(args.spec)
     out.print(f"{args.spec}: valid ({plural(len(spec.search), 'parameter')}, "
               f"{spec.optimizer.algorithm.value} / {spec.optimizer.scheduler.value}, "
-              f"{spec.trial_count()} trials, {spec.mode.value} {spec.primary_result_key})")
+              f"{spec.trial_count()} trials, {spec.primary_mode.value} {spec.primary_metric})")
     return Exit.OK
 
 
@@ -44,13 +44,24 @@ def cmd_run(args: argparse.Namespace, out: Console) -> int:
 
     result = run(args.spec, lake=args.lake, address=args.address, progress=not args.quiet,
                  experiment_id=args.experiment_id, code_snapshot=args.code_snapshot)
-    print_run(out, result)
+    print_run(out, result, *_front(result.lake, result.experiment_id))
     return Exit.ERROR if result.error else Exit.OK
+
+
+def _front(lake_uri: str, experiment_id: str) -> tuple[list[dict], list[dict]]:
+    """A search of several metrics: its objectives and its Pareto front (else nothing to show)."""
+    from tunelake.store import catalog
+    from tunelake.store.lake import Lake
+
+    lake = Lake(lake_uri, create=False)
+    row = catalog.experiment(lake, experiment_id)
+    objectives = catalog.objectives_of(row) if row else []
+    return (objectives, catalog.pareto_front(lake, experiment_id)) if len(objectives) > 1 else ([], [])
 
 
 def cmd_resume(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.experiments.resume import resume
 
     result = resume(args.experiment, lake=args.lake, address=args.address, progress=not args.quiet)
-    print_run(out, result)
+    print_run(out, result, *_front(result.lake, result.experiment_id))
     return Exit.ERROR if result.error else Exit.OK

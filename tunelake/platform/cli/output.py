@@ -87,13 +87,20 @@ def print_rows(out: Console, rows: pa.Table, fmt: str) -> None:
         out.print(f"({plural(rows.num_rows, 'row')})")
 
 
-def print_run(out: Console, result: Result) -> None:
-    """The summary of ``run`` and ``resume``, ending with the query that lists every trial."""
+def print_run(out: Console, result: Result, objectives: list[dict] | None = None,
+              front: list[dict] | None = None) -> None:
+    """The summary of ``run`` and ``resume``, ending with the query that lists every trial; with several
+    ``objectives``, their Pareto ``front`` (its first five trials)."""
     counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "no trials"
     out.print(f"experiment  {result.experiment_id}  ({result.status}: {counts})")
     if result.best_trial_id is not None:
         params = ", ".join(f"{k}={v}" for k, v in (result.best_params or {}).items())
         out.print(f"best        {result.best_value:.6g}  trial {result.best_trial_id}  {params}")
+    if objectives:
+        over = ", ".join(f"{o['metric']} ({o['mode']})" for o in objectives)
+        shown = "; ".join(f"{r['trial_id']} " + ", ".join(f"{o['metric']}={v:.6g}" for o, v in
+                                                         zip(objectives, r["objectives"])) for r in (front or [])[:5])
+        out.print(f"pareto      {plural(len(front or []), 'trial')} on the front of {over}: {shown}")
     out.print(f"lake        {result.lake}")
     out.print(f"models      {result.models}")
     order = "DESC" if result.mode == "max" else "ASC"

@@ -26,12 +26,14 @@ from tunelake.platform.code.source import CodeSource, Snapshot, code_source, red
 from tunelake.platform.code.staged import StagedSource
 from tunelake.platform.experiments.lifecycle import ExperimentRecord, Result
 from tunelake.platform.models.store import ModelStore, model_store
-from tunelake.platform.spec import Backend, Spec, load_spec, parse_spec
+from tunelake.platform.spec import POPULATION, Backend, Spec, load_spec, parse_spec
 from tunelake.platform.tune.runner import SearchPlan, run_search, storage_path
-from tunelake.platform.tune.searchers import STOP_REASONS, make_scheduler, make_searcher
+from tunelake.platform.tune.schedulers import STOP_REASONS, make_scheduler
+from tunelake.platform.tune.searchers import check_installed, make_searcher
 from tunelake.platform.tune.slots import check_a_node_fits
 from tunelake.platform.tune.space import param_space
-from tunelake.platform.tune.trainable import TrialContext, command_trainable
+from tunelake.platform.tune.context import TrialContext
+from tunelake.platform.tune.trainable import command_trainable
 from tunelake.store import catalog, spool
 from tunelake.store.lake import Lake, utcnow
 from tunelake.store.schema import TRIALS, TrialStatus
@@ -52,11 +54,12 @@ def _description(spec: Spec) -> dict[str, Any]:
     data = spec.model_dump(mode="json")
     data["code_github"] = redact_url(spec.code_github)
     return {
-        "name": spec.display_name(), "primary_metric": spec.primary_result_key, "mode": spec.mode.value,
+        "name": spec.display_name(), "primary_metric": spec.primary_metric, "mode": spec.primary_mode.value,
         "algorithm": spec.optimizer.algorithm.value, "scheduler": spec.optimizer.scheduler.value,
         "num_samples": spec.trial_count(), "spec": json.dumps(data, sort_keys=True),
         "code_source": redact_url(spec.code_github), "code_commit": None, "command": spec.command,
         "dataset_id": None, "ray_address": None,
+        "objectives": json.dumps([{"metric": m, "mode": mode.value} for m, mode in spec.objectives()]),
     }
 
 
@@ -72,6 +75,7 @@ class Experiment:
                 "`tunelake cluster render SPEC`, then pass --address (or set RAY_ADDRESS); "
                 "use backend 'local' to run here"
             )
+        check_installed(spec.optimizer.algorithm)
         self.spec = spec
         self.lake = lake
         self.base_dir = base_dir
@@ -145,24 +149,27 @@ class Experiment:
         context = TrialContext(
             experiment_id=self.experiment_id, command=spec.command, subdir=spec.dir,
             install_script=spec.install_script, workspace_key=snapshot.workspace_key(spec.install_script),
-            archive=[ray.put(snapshot.archive)], primary_metric=spec.primary_result_key,
+            archive=[ray.put(snapshot.archive)], primary_metric=spec.primary_metric,
+            objectives=tuple(m for m, _ in spec.objectives()[1:]),
             metric_regexes=dict(spec.metrics), model_store=self.store, model_dir=spec.model_storage.model_dir,
             clean_model_dir=spec.model_storage.clean_model_dir_flag, trial_timeout_s=opt.trial_timeout_s,
             deadline=time.time() + opt.time_budget_s if opt.time_budget_s else None,
-            extra_env=self._extra_env(), replay=self.replay,
+            extra_env=self._extra_env(), replay=self.replay, checkpoint_on_report=opt.scheduler not in POPULATION,
         )
         points = [dict(p) for p in opt.points_to_evaluate] + self.meta_points
         return SearchPlan(
-            experiment_id=self.experiment_id, lake=self.lake, metric=spec.primary_result_key, mode=spec.mode.value,
+            experiment_id=self.experiment_id, lake=self.lake, metric=spec.primary_metric, mode=spec.primary_mode.value,
             trainable=command_trainable(context, spec.resources.cpus_per_trial, spec.resources.gpus_per_trial),
-            searcher=make_searcher(opt, points, self.evaluated), scheduler=make_scheduler(opt),
+            searcher=make_searcher(opt, points, self.evaluated, [mode.value for _, mode in spec.objectives()]),
+            scheduler=make_scheduler(opt, spec.search, spec.mutable()),
             num_samples=opt.samples(), trial_count=spec.trial_count(), storage_path=storage_path(self.lake),
             stop_reason=STOP_REASONS[opt.scheduler],
             max_concurrent=opt.max_concurrent_trials,
             cpus_per_trial=spec.resources.cpus_per_trial, gpus_per_trial=spec.resources.gpus_per_trial,
             time_budget_s=opt.time_budget_s, param_space=param_space(spec.search, opt.algorithm), restore=restore,
             code_commit=snapshot.commit, dataset_id=self.dataset_id, replayed=frozenset(self.replay),
-            progress=progress,
+            progress=progress, max_failures=opt.max_failures, objectives=len(spec.objectives()),
+            checkpoints_kept=4 if opt.scheduler in POPULATION else 2,
         )
 
     def _extra_env(self) -> dict[str, str]:

@@ -19,7 +19,7 @@ from tunelake.errors import UserInputError
 from tunelake.metalearn.dataset import DatasetInfo
 from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.recommend import distances
-from tunelake.platform.spec import Algorithm, Choice, Constant, Grid, Int, LogUniform, Param, Spec, Uniform
+from tunelake.platform.spec import OPTUNA_SAMPLERS, Choice, Constant, Grid, Int, LogUniform, Param, Spec, Uniform
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
 
@@ -39,17 +39,17 @@ def earlier_results(lake: Lake, spec: Spec) -> list[tuple[dict[str, Any], float]
     ids = spec.warm_start.experiments
     if not ids:
         return []
-    if spec.optimizer.algorithm is not Algorithm.TPE:
-        raise UserInputError("warm_start.experiments: earlier results can only inform a learning searcher; "
-                             "use optimizer.algorithm 'tpe'")
+    if spec.optimizer.algorithm not in OPTUNA_SAMPLERS:
+        raise UserInputError("warm_start.experiments: earlier results can only inform one of Optuna's samplers; "
+                             "use optimizer.algorithm 'tpe', 'cmaes', 'gp' or 'qmc'")
     known = catalog.metrics_of(lake, ids)
     missing = sorted(set(ids) - set(known))
     if missing:
         raise UserInputError(f"warm_start.experiments: {', '.join(missing)} not in the lake {lake.uri}")
-    other = [e for e, metric in known.items() if metric != spec.primary_result_key]
+    other = [e for e, metric in known.items() if metric != spec.primary_metric]
     if other:
         raise UserInputError(f"warm_start.experiments: {', '.join(other)} optimized another metric than "
-                             f"{spec.primary_result_key!r}; their results cannot be compared")
+                             f"{spec.primary_metric!r}; their results cannot be compared")
     rows = catalog.completed_points(lake, ids)
     results = []
     for row in rows:
@@ -71,7 +71,7 @@ def meta_points(lake: Lake, spec: Spec, dataset: DatasetInfo) -> list[dict[str, 
     """The best fitting configuration of each of the ``warm_start.k`` earlier datasets nearest
     ``dataset`` (same task and primary metric), nearest first."""
     assert dataset.meta_features is not None
-    rows = catalog.history_by_dataset(lake, spec.primary_result_key, dataset.task, FEATURE_SET, dataset.dataset_id)
+    rows = catalog.history_by_dataset(lake, spec.primary_metric, dataset.task, FEATURE_SET, dataset.dataset_id)
     best: dict[str, tuple[dict[str, Any], float, dict[str, float]]] = {}
     for row in rows:
         point = _fitting(spec, json.loads(row["params"]))

@@ -19,6 +19,11 @@ class SpecCheck(BaseModel):
     name: str
 
 
+class Objective(BaseModel):
+    metric: str
+    mode: str
+
+
 class ExperimentPublic(BaseModel):
     experiment_id: str
     name: str | None = None
@@ -37,6 +42,7 @@ class ExperimentPublic(BaseModel):
     finished_at: datetime | None = None
     duration_s: float | None = Field(None, description="from created to finished, or to now while it runs")
     error: str | None = None
+    objectives: list[Objective] = Field(default_factory=list, description="the metrics searched, primary first")
 
 
 class ExperimentsPublic(BaseModel):
@@ -57,10 +63,26 @@ class TrialPublic(BaseModel):
     node: str | None = None
     reason: str | None = None
     model_uri: str | None = None
+    restarts: int | None = Field(None, description="starts again from a checkpoint after its worker died")
 
 
 class TrialsPublic(BaseModel):
     data: list[TrialPublic]
+    count: int
+
+
+class ParetoPoint(BaseModel):
+    trial_id: str
+    params: dict[str, Any]
+    objectives: list[float | None] = Field(description="the trial's value of each objective, in their order")
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+
+
+class ParetoPublic(BaseModel):
+    """The completed trials no other beats on every objective at once, best first by the primary one."""
+
+    objectives: list[Objective]
+    data: list[ParetoPoint]
     count: int
 
 

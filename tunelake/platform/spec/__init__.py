@@ -5,25 +5,23 @@ every error message come from these models.
 """
 
 from tunelake.platform.spec.automl import AutoMLSpec, parse_automl
-from tunelake.platform.spec.experiment import (
+from tunelake.platform.spec.experiment import Backend, Dataset, Mode, ModelStorage, Resources, Spec, WarmStart
+from tunelake.platform.spec.optimizer import (
     ALGORITHM_ALIASES,
+    EXTRAS,
+    OPTUNA_SAMPLERS,
+    POPULATION,
     Algorithm,
-    Backend,
-    Dataset,
-    Mode,
-    ModelStorage,
     Optimizer,
-    Resources,
     SchedulerKind,
-    Spec,
-    WarmStart,
 )
 from tunelake.platform.spec.environment import BUILTIN_PLACEHOLDERS, PLACEHOLDER, env_name, format_value
 from tunelake.platform.spec.load import MAX_SPEC_BYTES, load_document, load_spec, parse_spec
 from tunelake.platform.spec.params import PARAM_TYPES, Choice, Constant, Grid, Int, LogUniform, Param, Uniform
 
 __all__ = [
-    "ALGORITHM_ALIASES", "AutoMLSpec", "BUILTIN_PLACEHOLDERS", "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER",
+    "ALGORITHM_ALIASES", "EXTRAS", "OPTUNA_SAMPLERS", "POPULATION", "AutoMLSpec", "BUILTIN_PLACEHOLDERS",
+    "MAX_SPEC_BYTES", "PARAM_TYPES", "PLACEHOLDER",
     "Algorithm", "Backend", "Choice", "Constant", "Dataset", "Grid", "Int", "LogUniform", "Mode", "ModelStorage",
     "Optimizer", "Param", "Resources", "SchedulerKind", "Spec", "Uniform", "WarmStart", "env_name", "format_value",
     "load_document", "load_spec", "parse_automl", "parse_spec",

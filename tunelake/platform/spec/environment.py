@@ -23,7 +23,7 @@ from tunelake.platform.spec.params import Choice, Constant, Grid, Int
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 """``{name}`` in a command; ``{{`` and ``}}`` stay literal braces."""
 
-BUILTIN_PLACEHOLDERS = frozenset({"trial_id", "trial_dir", "model_dir", "experiment_id"})
+BUILTIN_PLACEHOLDERS = frozenset({"trial_id", "trial_dir", "model_dir", "experiment_id", "checkpoint_dir"})
 """Placeholders every trial fills itself: no search parameter may take these names."""
 
 PARAM_PREFIX = "TUNELAKE_PARAM_"
@@ -50,7 +50,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        return repr(float(value))  # numpy's float64 is a float whose repr is "np.float64(...)"
     return str(value)
 
 

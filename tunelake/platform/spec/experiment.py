@@ -12,20 +12,27 @@ from __future__ import annotations
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag, field_validator, model_validator
 
 from tunelake.platform.spec.environment import BUILTIN_PLACEHOLDERS, PLACEHOLDER, names_problems, size_problems
-from tunelake.platform.spec.params import Choice, Grid, Number, Param, Scalar, _Model, expand_shorthand
+from tunelake.platform.spec.optimizer import (FREE_SEARCH, MAX_TRIALS, MULTI_OBJECTIVE, POPULATION, Algorithm,
+                                              Optimizer, SchedulerKind)
+from tunelake.platform.spec.params import (Choice, Constant, Grid, Int, LogUniform, Number, Param, Uniform, _Model,
+                                           expand_shorthand)
 
-MAX_TRIALS = 1_000_000
-"""More trials than one search runs (the lake and Ray count them in 64 bits; a bigger count is a typo)."""
 
-MAX_SECONDS = 10 * 365 * 24 * 3600
-"""Ten years: any duration beyond is a typo, and Python's timers refuse the largest floats."""
+T = TypeVar("T")
 
-Seconds = Annotated[Number, Field(gt=0, le=MAX_SECONDS)]
+ONE_OR_SEVERAL_TAGS = ("one", "several")
+"""The tags of :data:`OneOrSeveral`, which error paths leave out (``mode.several.1`` reads ``mode.1``)."""
+
+OneOrSeveral = Annotated[
+    Union[Annotated[T, Tag("one")], Annotated[list[T], Field(min_length=1, max_length=10), Tag("several")]],
+    Discriminator(lambda value: "several" if isinstance(value, list) else "one"),
+]
+"""A value, or a list of them: one error per problem, for the form that was given."""
 
 
 class Mode(str, Enum):
@@ -39,21 +46,6 @@ class Backend(str, Enum):
     AWS = "aws"
 
 
-class Algorithm(str, Enum):
-    RANDOM = "random"
-    GRID = "grid"
-    TPE = "tpe"
-
-
-class SchedulerKind(str, Enum):
-    FIFO = "fifo"
-    ASHA = "asha"
-    MEDIAN = "median"
-
-
-ALGORITHM_ALIASES = {"bayesian": "tpe", "bayes": "tpe", "optuna": "tpe", "random_search": "random"}
-
-
 class Resources(_Model):
     """Where trials run and what each one gets; ``instance_*`` sizes an AWS cluster."""
 
@@ -61,44 +53,6 @@ class Resources(_Model):
     instance_type: StrictStr | None = None
     cpus_per_trial: Annotated[Number, Field(gt=0)] = 1
     gpus_per_trial: Annotated[Number, Field(ge=0)] = 0
-
-
-class Optimizer(_Model):
-    """The search: a Ray Tune searcher, a Ray Tune scheduler, and the budgets."""
-
-    algorithm: Algorithm = Algorithm.TPE
-    scheduler: SchedulerKind = SchedulerKind.FIFO
-    num_samples: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] | None = None
-    max_concurrent_trials: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] | None = None
-    time_budget_s: Seconds | None = None
-    trial_timeout_s: Seconds | None = None
-    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] | None = None  # numpy's and Optuna's seeds are 32-bit
-    grace_period: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] = 1
-    max_t: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)] = 100
-    reduction_factor: Annotated[Number, Field(gt=1)] = 3
-    points_to_evaluate: list[dict[str, Scalar]] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, data: Any) -> Any:
-        """Accept ``type`` for ``algorithm`` and a few common algorithm names."""
-        if isinstance(data, dict):
-            data = dict(data)
-            if "type" in data and "algorithm" not in data:
-                data["algorithm"] = data.pop("type")
-            algo = data.get("algorithm")
-            if isinstance(algo, str):
-                data["algorithm"] = ALGORITHM_ALIASES.get(algo.lower(), algo.lower())
-            sched = data.get("scheduler")
-            if isinstance(sched, str):
-                data["scheduler"] = sched.lower()
-        return data
-
-    def samples(self) -> int:
-        """Trials to start: ``num_samples``, else 1 pass over a grid or 10 draws."""
-        if self.num_samples is not None:
-            return self.num_samples
-        return 1 if self.algorithm is Algorithm.GRID else 10
 
 
 class ModelStorage(_Model):
@@ -150,8 +104,9 @@ class Spec(_Model):
     command: Annotated[StrictStr, Field(min_length=1)]
     dir: StrictStr = "."
     install_script: StrictStr | None = None
-    primary_result_key: Annotated[StrictStr, Field(min_length=1)]
-    mode: Mode = Mode.MAX
+    primary_result_key: OneOrSeveral[Annotated[StrictStr, Field(min_length=1)]]
+    """One metric, or several (multi-objective: searched by Optuna for their Pareto front)."""
+    mode: OneOrSeveral[Mode] = Mode.MAX
     backend: Backend = Backend.LOCAL
     resources: Resources = Field(default_factory=Resources)
     optimizer: Optimizer = Field(default_factory=Optimizer)
@@ -212,11 +167,12 @@ class Spec(_Model):
                 f"or write {{{{{name}}}}} for literal braces"
             )
         grids = [n for n, p in self.search.items() if isinstance(p, Grid)]
-        if grids and self.optimizer.algorithm is Algorithm.TPE:
+        if grids and self.optimizer.algorithm not in FREE_SEARCH:
             problems.append(
-                f"optimizer.algorithm: 'tpe' cannot search grid parameters ({', '.join(grids)}): "
-                "use type 'choice', or algorithm 'grid' or 'random'"
+                f"optimizer.algorithm: {self.optimizer.algorithm.value!r} cannot search grid parameters "
+                f"({', '.join(grids)}): use type 'choice', or algorithm 'grid' or 'random'"
             )
+        problems += self.optimizer.problems() + self._mutation_problems() + self._objective_problems()
         problems += names_problems(self.search)
         problems += size_problems(self.search, self.command)
         if self.trial_count() > MAX_TRIALS:
@@ -232,6 +188,60 @@ class Spec(_Model):
             problems.append("warm_start.meta: needs dataset.uri and dataset.target, to find the earlier datasets "
                             "nearest this one")
         return problems
+
+    def objectives(self) -> list[tuple[str, Mode]]:
+        """Each metric to optimize with its mode; the first is the primary one (the lake's ``value``)."""
+        keys = self.primary_result_key if isinstance(self.primary_result_key, list) else [self.primary_result_key]
+        modes = self.mode if isinstance(self.mode, list) else [self.mode] * len(keys)
+        return list(zip(keys, modes))
+
+    @property
+    def primary_metric(self) -> str:
+        return self.objectives()[0][0]
+
+    @property
+    def primary_mode(self) -> Mode:
+        return self.objectives()[0][1]
+
+    def _objective_problems(self) -> list[str]:
+        keys = self.primary_result_key if isinstance(self.primary_result_key, list) else [self.primary_result_key]
+        if isinstance(self.mode, list) and len(self.mode) != len(keys):
+            return [f"mode: {len(self.mode)} modes for {len(keys)} metrics in primary_result_key; give one mode "
+                    "per metric, in the same order (or one mode for all)"]
+        if len(set(keys)) != len(keys):
+            return ["primary_result_key: a metric is named twice"]
+        opt = self.optimizer
+        if len(keys) > 1 and opt.algorithm not in MULTI_OBJECTIVE:
+            return [f"optimizer.algorithm: {opt.algorithm.value!r} optimizes one metric; for several use "
+                    "'tpe', 'nsga2', 'random' or 'grid'"]
+        if len(keys) > 1 and (self.warm_start.meta or self.warm_start.experiments):
+            return ["warm_start: earlier results carry one metric; a search of several starts cold"]
+        if len(keys) > 1 and opt.scheduler is not SchedulerKind.FIFO:
+            return [f"optimizer.scheduler: {opt.scheduler.value!r} stops or clones trials by one metric; "
+                    "several metrics need 'fifo'"]
+        return []
+
+    def mutable(self) -> list[str]:
+        """The parameters PBT and PB2 may change as a trial runs: ``optimizer.mutate``, else every searched one."""
+        if self.optimizer.mutate is not None:
+            return list(self.optimizer.mutate)
+        return [n for n, p in self.search.items() if not isinstance(p, Constant)]
+
+    def _mutation_problems(self) -> list[str]:
+        opt = self.optimizer
+        if opt.scheduler not in POPULATION:
+            return ["optimizer.mutate: only schedulers 'pbt' and 'pb2' change parameters as trials run"] \
+                if opt.mutate is not None else []
+        unknown = sorted(set(self.mutable()) - set(self.search))
+        if unknown:
+            return [f"optimizer.mutate: {', '.join(unknown)} not in search"]
+        numbers = [n for n in self.mutable() if isinstance(self.search[n], (Uniform, LogUniform, Int))]
+        if not numbers and opt.scheduler is SchedulerKind.PB2:
+            return ["optimizer.mutate: 'pb2' changes numeric parameters only (uniform, loguniform, int); "
+                    "add one, or use scheduler 'pbt'"]
+        if not self.mutable():
+            return ["optimizer.mutate: nothing to change: search has only constants"]
+        return []
 
     def trial_count(self) -> int:
         """Trials the search will start: ``num_samples`` passes over the grid axes."""

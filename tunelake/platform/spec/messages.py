@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tunelake.platform.spec.experiment import Spec
+from tunelake.platform.spec.experiment import ONE_OR_SEVERAL_TAGS, Spec
 from tunelake.platform.spec.params import PARAM_TYPES
 
 
@@ -17,7 +17,8 @@ def format_errors(exc: ValidationError, root: type[BaseModel] = Spec) -> list[st
     for err in exc.errors(include_url=False):
         loc = [str(p) for p in err["loc"]]
         # Drop the union member tags pydantic inserts (search.C.uniform.low -> search.C.low).
-        loc = [p for p in loc if p not in PARAM_TYPES and not p.startswith(("tagged-union[", "function-"))]
+        loc = [p for p in loc if p not in PARAM_TYPES and p not in ONE_OR_SEVERAL_TAGS
+               and not p.startswith(("tagged-union[", "function-"))]
         path = ".".join(loc) or "spec"
         kind = err["type"]
         msg = err["msg"].removeprefix("Value error, ")

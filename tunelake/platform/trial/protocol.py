@@ -22,6 +22,12 @@ SERVER_SECRETS = ("TUNELAKE_API_TOKEN", "RAY_AUTH_TOKEN")
 """Settings of the tunelake process itself that a user's trial must never see."""
 
 
+def plain(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as plain Python values: searchers built on numpy (BayesOpt, HyperOpt, BOHB) propose numpy
+    scalars, which JSON cannot write and which print as ``np.float64(0.5)``."""
+    return {name: value.item() if hasattr(value, "item") else value for name, value in params.items()}
+
+
 def render_command(template: str, values: dict[str, Any]) -> str:
     """Fill ``{name}`` placeholders (shell-quoted); ``{{`` and ``}}`` become braces."""
 

@@ -22,6 +22,11 @@ from tunelake.store.schema import TrialStatus
 OBJECTIVE = "tl_objective"
 """The key of the value Tune's searcher and scheduler optimize."""
 
+
+def objective_key(index: int) -> str:
+    """The key of the ``index``-th metric of a multi-objective search (the first is :data:`OBJECTIVE`)."""
+    return OBJECTIVE if index == 0 else f"{OBJECTIVE}_{index}"
+
 REPORT = "report"
 FOLD = "fold"
 FINAL = "final"

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from tunelake.platform.tune.recorder import Tally
+from tunelake.platform.tune.tally import Tally
 
 
 def _params(params: dict[str, Any] | None) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -27,38 +26,40 @@ from ray.tune import Callback
 from tunelake.errors import LakeError
 from tunelake.paths import cache_root
 from tunelake.platform.trial.result import TrialResult
+from tunelake.platform.tune.schedulers import Exploit
+from tunelake.platform.tune.tally import Tally
 from tunelake.redact import redact
 from tunelake.store import spool
-from tunelake.store.catalog import better
 from tunelake.store.lake import Lake, stamp, utcnow
-from tunelake.store.schema import RESULTS, TRIALS, TrialStatus
+from tunelake.store.schema import RESULTS, TRIAL_EVENTS, TRIALS, EventKind, TrialStatus
 
 logger = logging.getLogger(__name__)
 UNFINISHED = "the search ended while this trial ran (time budget or interrupt)"
 
 
-@dataclass
-class Tally:
-    """Live counts and the best trial so far, for progress displays."""
-
-    mode: str
-    metric: str
-    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in TrialStatus})
-    best_value: float | None = None
-    best_params: dict[str, Any] | None = None
-    best_trial_id: str | None = None
-    finished: list[dict[str, Any]] = field(default_factory=list)
-
-    def better(self, value: float) -> bool:
-        return better(value, self.best_value, self.mode)
-
-
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    """JSON text of a row's params or metrics; numpy scalars (from BOHB, HyperOpt...) as plain numbers."""
+    return json.dumps(value, sort_keys=True, default=lambda v: v.item() if hasattr(v, "item") else str(v))
 
 
 def _ts(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, timezone.utc) if epoch else None
+
+
+def _error_text(trial: Any) -> str:
+    """The last line of the error Tune kept for ``trial`` (its worker died, or raised)."""
+    error = None
+    try:
+        error = trial.get_error()
+    except Exception:  # the error file may be unreadable; the row must still land
+        pass
+    return str(error).strip().splitlines()[-1] if error else "the trial's Ray worker failed"
+
+
+def _checkpoint_step(trial: Any) -> int | None:
+    """Private API: the training iteration of the checkpoint Tune restores ``trial`` from (None: none)."""
+    latest = trial.run_metadata.checkpoint_manager.latest_checkpoint_result
+    return latest.metrics.get("training_iteration") if latest is not None else None
 
 
 class LakeRecorder(Callback):
@@ -82,6 +83,8 @@ class LakeRecorder(Callback):
         self.params_view = params_view  # what of a trial's config the lake keeps as its params
         self._trials: list[dict[str, Any]] = []
         self._results: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self._restarts: dict[str, int] = {}
         self._final: dict[str, TrialResult] = {}
         self._started: dict[str, float] = {}
         self._open: dict[str, Any] = {}  # started, not yet ended: closed as stopped if the search ends first
@@ -97,6 +100,8 @@ class LakeRecorder(Callback):
     # -- Tune hooks -------------------------------------------------------
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if trial.trial_id in self._open:  # started again: after a pause (PBT, HyperBand) or a restart
+            return
         self._started[trial.trial_id] = time.time()
         self._open[trial.trial_id] = trial
         self._trial_row(trial, TrialStatus.RUNNING, started_at=utcnow())
@@ -140,14 +145,35 @@ class LakeRecorder(Callback):
         )
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        error = None
-        try:
-            error = trial.get_error()
-        except Exception:  # the error file may be unreadable; the row must still land
-            pass
-        text = str(error).strip().splitlines()[-1] if error else "the trial's Ray worker failed"
         self._final.pop(trial.trial_id, None)
-        self._finish(trial, TrialStatus.FAILED, reason=redact(f"worker error: {text}"[:2000]))
+        self._finish(trial, TrialStatus.FAILED, reason=redact(f"worker error: {_error_text(trial)}"[:2000]))
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """The trial's worker died and ``max_failures`` allows another try: Tune starts it again from its
+        last checkpoint (from the beginning without one). The trial row counts the restart; an event says why."""
+        tid = trial.trial_id
+        self._restarts[tid] = self._restarts.get(tid, 0) + 1
+        self._final.pop(tid, None)
+        step = _checkpoint_step(trial)
+        where = f"its checkpoint at step {step}" if step is not None else "its beginning (no checkpoint)"
+        reason = redact(f"restart {self._restarts[tid]} from {where}: {_error_text(trial)}"[:2000])
+        self._event(trial, EventKind.RESTART, (trial.last_result or {}).get("training_iteration"),
+                    source_step=step, reason=reason)
+        self._trial_row(trial, TrialStatus.RUNNING, started_at=_ts(self._started.get(tid)), reason=reason)
+
+    def exploit(self, event: Exploit) -> None:
+        """PBT or PB2 cloned a trial into another (a listener of :class:`~.schedulers.Lineage`)."""
+        self._event(event.trial, EventKind.EXPLOIT, event.step, source_trial_id=event.source.trial_id,
+                    source_step=event.source_step, params_before=_json(self.params_view(event.previous)),
+                    params=_json(self.params_view(event.config)))
+
+    def _event(self, trial: Any, kind: EventKind, step: int | None, **fields: Any) -> None:
+        now = time.time_ns()
+        self._events.append(stamp({
+            "experiment_id": self.experiment_id, "trial_id": trial.trial_id, "event_id": f"{now:020d}",
+            "kind": kind.value, "step": step, "happened_at": _ts(now / 1e9),
+            **{"params": _json(self.params_view(trial.config)), **fields},
+        }))
 
     # -- rows -------------------------------------------------------------
 
@@ -188,19 +214,20 @@ class LakeRecorder(Callback):
             "node": self._node.get(trial.trial_id),
             "code_commit": self.code_commit,
             "dataset_id": self.dataset_id,
+            "restarts": self._restarts.get(trial.trial_id),
             **fields,
         }
         self._trials.append(stamp(row))
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         wait = self.RETRY_INTERVAL_S if self._failing_since is not None else self.FLUSH_INTERVAL_S
-        if (self._results or self._trials) and time.monotonic() - self._last_flush > wait:
+        if (self._results or self._trials or self._events) and time.monotonic() - self._last_flush > wait:
             self.flush()
 
     def get_state(self) -> None:
         """Called as Tune saves its state: write the buffered rows first (the recorder itself keeps
         no state; a resumed search gets a new one)."""
-        if self._failing_since is None and (self._results or self._trials):
+        if self._failing_since is None and (self._results or self._trials or self._events):
             self.flush()
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
@@ -216,6 +243,9 @@ class LakeRecorder(Callback):
             if self._results:
                 self.lake.append(RESULTS, self._results)
                 self._results = []
+            if self._events:
+                self.lake.append(TRIAL_EVENTS, self._events)
+                self._events = []
             if self._trials:
                 self.lake.append(TRIALS, self._trials)
                 self._trials = []
@@ -245,12 +275,12 @@ class LakeRecorder(Callback):
         while not self.flush():
             if time.monotonic() > deadline:
                 root = cache_root() / "spool"
-                for table, rows in ((RESULTS, self._results), (TRIALS, self._trials)):
+                for table, rows in ((RESULTS, self._results), (TRIAL_EVENTS, self._events), (TRIALS, self._trials)):
                     if rows:
                         spool.keep(root, self.lake.uri, table, rows)
                 where = spool.spool_dir(root, self.lake.uri)
-                rows_kept = len(self._results) + len(self._trials)
-                self._results, self._trials = [], []
+                rows_kept = len(self._results) + len(self._events) + len(self._trials)
+                self._results, self._events, self._trials = [], [], []
                 raise LakeError(
                     f"the lake {self.lake.uri} could not be written for {self.PATIENCE_S:.0f}s; {rows_kept} rows "
                     f"are kept in {where}; run `tunelake lake replay --lake {self.lake.uri}` once it is back"

@@ -25,7 +25,9 @@ from tunelake.errors import Stopped
 from tunelake.paths import cache_root
 from tunelake.platform.trial.result import OBJECTIVE, TrialResult
 from tunelake.platform.tune.progress import ProgressDisplay
-from tunelake.platform.tune.recorder import LakeRecorder, Tally
+from tunelake.platform.tune.recorder import LakeRecorder
+from tunelake.platform.tune.schedulers import Lineage
+from tunelake.platform.tune.tally import Tally
 from tunelake.platform.tune.slots import close_gate, concurrency, start_gate
 from tunelake.store.lake import Lake
 
@@ -119,6 +121,12 @@ class SearchPlan:
     params_view: Callable[[dict[str, Any]], dict[str, Any]] = dict
     progress: bool = False
     callbacks: list[Any] = field(default_factory=list)
+    max_failures: int = 0
+    """Restarts of a trial whose worker died, from its last checkpoint."""
+    objectives: int = 1
+    """Metrics optimized at once; with several, the searcher knows them and Tune's own metric is unset."""
+    checkpoints_kept: int = 2
+    """Checkpoints kept per trial, newest first (PBT clones one that a trial may have written since)."""
 
     @property
     def state_path(self) -> str:
@@ -137,6 +145,8 @@ def run_search(plan: SearchPlan) -> Tally:
                             dataset_id=plan.dataset_id, replayed=plan.replayed, params_view=plan.params_view)
     display = ProgressDisplay(tally, plan.experiment_id, plan.trial_count) if plan.progress else None
     callbacks = [recorder, *([display] if display else []), *plan.callbacks]
+    if isinstance(plan.scheduler, Lineage):
+        plan.scheduler.listeners = [recorder.exploit]
     try:
         trainable = plan.trainable(gate)
         tuner = _restored(plan, trainable, callbacks) if plan.restore else _new_tuner(plan, trainable, callbacks,
@@ -199,8 +209,12 @@ def _restored(plan: SearchPlan, trainable: Any, callbacks: list[Any]) -> tune.Tu
 
 
 def set_callbacks(tuner: tune.Tuner, callbacks: list[Any]) -> None:
-    """Private API: a restored run config holds the callbacks unpickled from the first run; use these."""
+    """Private API: a restored run config holds the callbacks unpickled from the first run (and a PBT
+    scheduler the listeners of that run); use these."""
     tuner._local_tuner.get_run_config().callbacks = callbacks
+    scheduler = tuner._local_tuner._tune_config.scheduler
+    if isinstance(scheduler, Lineage):
+        scheduler.listeners = [c.exploit for c in callbacks if isinstance(c, LakeRecorder)]
 
 
 def _new_tuner(plan: SearchPlan, trainable: Any, callbacks: list[Any], slots: int) -> tune.Tuner:
@@ -210,13 +224,16 @@ def _new_tuner(plan: SearchPlan, trainable: Any, callbacks: list[Any], slots: in
         trainable,
         param_space=plan.param_space,
         tune_config=TuneConfig(
-            metric=OBJECTIVE, mode=plan.mode, search_alg=plan.searcher, scheduler=plan.scheduler,
+            metric=OBJECTIVE if plan.objectives == 1 else None, mode=plan.mode if plan.objectives == 1 else None,
+            search_alg=plan.searcher, scheduler=plan.scheduler,
             num_samples=plan.num_samples, max_concurrent_trials=None if own_limit else slots,
             time_budget_s=plan.time_budget_s, reuse_actors=True,
         ),
         run_config=RunConfig(
             name=plan.experiment_id, storage_path=plan.storage_path, verbose=0, callbacks=callbacks, stop=plan.stop,
-            failure_config=FailureConfig(max_failures=0),
-            checkpoint_config=CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
+            failure_config=FailureConfig(max_failures=plan.max_failures),
+            # a trial asks for a checkpoint when it wrote one (trial/checkpoint.py), and schedulers when they pause
+            checkpoint_config=CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False,
+                                               num_to_keep=plan.checkpoints_kept),
         ),
     )

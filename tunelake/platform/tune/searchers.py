@@ -1,20 +1,25 @@
-"""Ray Tune searchers and schedulers for the spec's ``optimizer`` block.
+"""Ray Tune searchers for the spec's ``optimizer.algorithm`` (schedulers: :mod:`.schedulers`).
 
-Nothing here searches by itself: each algorithm and scheduler is one of Ray
-Tune's own, configured from the spec.
+Nothing here searches by itself: each algorithm is one of Ray Tune's own,
+configured from the spec. Optuna's samplers (TPE, CMA-ES, GP, QMC) come with
+tunelake; HyperOpt, HEBO, Ax, BayesOpt and BOHB are optional extras, checked
+before anything runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import threading
 from typing import Any
 
 import optuna
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule, TrialScheduler
+from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search import BasicVariantGenerator, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from tunelake.platform.spec import Algorithm, Optimizer, SchedulerKind
-from tunelake.platform.trial.result import OBJECTIVE, is_final
+from tunelake.errors import UserInputError
+from tunelake.platform.spec import EXTRAS, OPTUNA_SAMPLERS, Algorithm, Optimizer
+from tunelake.platform.trial.result import OBJECTIVE, is_final, objective_key
 
 
 class PruningOptunaSearch(OptunaSearch):
@@ -27,8 +32,9 @@ class PruningOptunaSearch(OptunaSearch):
     """
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if result is not None and not is_final(result):
-            result = {k: v for k, v in result.items() if k != self.metric}
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        if result is not None and (not is_final(result) or any(m not in result for m in metrics)):
+            result = {k: v for k, v in result.items() if k not in metrics}  # pruned (or failed: no objective)
         super().on_trial_complete(trial_id, result, error)
 
 
@@ -50,59 +56,91 @@ class WarmOptunaSearch(PruningOptunaSearch):
             self.add_evaluated_point(point, value)
 
 
+_NEEDS = {Algorithm.CMAES: ("cmaes",), Algorithm.GP: ("torch",), Algorithm.HYPEROPT: ("hyperopt",),
+          Algorithm.HEBO: ("hebo",), Algorithm.AX: ("ax",), Algorithm.BAYESOPT: ("bayes_opt",),
+          Algorithm.BOHB: ("hpbandster", "ConfigSpace")}
+"""The modules each heavy algorithm imports (installed by the extra :data:`~tunelake.platform.spec.EXTRAS` names)."""
+
+
+def check_installed(algorithm: Algorithm) -> None:
+    """Raise :class:`UserInputError` naming the extra to install when ``algorithm``'s library is missing."""
+    missing = [m for m in _NEEDS.get(algorithm, ()) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserInputError(
+            f"optimizer.algorithm {algorithm.value!r} needs {', '.join(missing)}, which is not installed: "
+            f"pip install \"tunelake[{EXTRAS[algorithm]}]\" (on every node that runs the driver)"
+        )
+
+
+class PicklableNSGAII(optuna.samplers.NSGAIISampler):
+    """Optuna's NSGA-II sampler, picklable: Tune pickles its searcher into the experiment's state (what
+    ``tunelake resume`` restores), and the sampler holds a lock, made anew here when it is loaded."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_thread_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._thread_lock = threading.Lock()
+
+
+def _sampler(algorithm: Algorithm, seed: int | None) -> optuna.samplers.BaseSampler:
+    samplers = optuna.samplers
+    if algorithm is Algorithm.CMAES:
+        return samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if algorithm is Algorithm.GP:
+        return samplers.GPSampler(seed=seed)
+    if algorithm is Algorithm.NSGA2:
+        return PicklableNSGAII(seed=seed)
+    if algorithm is Algorithm.QMC:
+        return samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    return samplers.TPESampler(seed=seed)
+
+
+def _library_searcher(algorithm: Algorithm, points: list[dict[str, Any]] | None, seed: int | None) -> Searcher:
+    """The searchers Ray Tune wraps around other libraries (imported here: they are optional extras)."""
+    if algorithm is Algorithm.HYPEROPT:
+        from ray.tune.search.hyperopt import HyperOptSearch
+        return HyperOptSearch(points_to_evaluate=points, random_state_seed=seed)
+    if algorithm is Algorithm.HEBO:
+        from ray.tune.search.hebo import HEBOSearch
+        return HEBOSearch(points_to_evaluate=points, random_state_seed=seed)
+    if algorithm is Algorithm.AX:
+        from ray.tune.search.ax import AxSearch
+        return AxSearch(points_to_evaluate=points)
+    if algorithm is Algorithm.BAYESOPT:
+        from ray.tune.search.bayesopt import BayesOptSearch
+        return BayesOptSearch(points_to_evaluate=points, random_state=seed if seed is not None else 42)
+    from ray.tune.search.bohb import TuneBOHB
+    return TuneBOHB(points_to_evaluate=points, seed=seed)
+
+
 def make_searcher(
     optimizer: Optimizer,
     points: list[dict[str, Any]],
     evaluated: list[tuple[dict[str, Any], float]] | None = None,
+    modes: list[str] | None = None,
 ) -> Searcher | BasicVariantGenerator:
     """The searcher for ``optimizer.algorithm``, started from ``points`` (run first).
 
-    ``evaluated`` (TPE only) are earlier trials' configurations and results,
-    told to the searcher without running them again. Metric and mode are
-    left to ``TuneConfig``, which hands them to the searcher and scheduler.
+    ``evaluated`` (Optuna's samplers only) are earlier trials' configurations
+    and results, told to the searcher without running them again. Metric and
+    mode are left to ``TuneConfig``, which hands them to the searcher and scheduler, unless ``modes`` has
+    several (a multi-objective search): then the searcher is told each objective's key and mode here.
     """
-    if optimizer.algorithm is Algorithm.TPE:
+    algorithm = optimizer.algorithm
+    check_installed(algorithm)
+    if algorithm in OPTUNA_SAMPLERS:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        several = {"metric": [objective_key(i) for i in range(len(modes))], "mode": modes} \
+            if modes and len(modes) > 1 else {}
         return WarmOptunaSearch(evaluated or [], points_to_evaluate=points or None,
-                                sampler=optuna.samplers.TPESampler(seed=optimizer.seed))
+                                sampler=_sampler(algorithm, optimizer.seed), **several)
+    if algorithm not in (Algorithm.RANDOM, Algorithm.GRID):
+        return _library_searcher(algorithm, points or None, optimizer.seed)
     # Tune ignores TuneConfig's max_concurrent_trials for a generator it did not make itself.
     return BasicVariantGenerator(points_to_evaluate=points or None, random_state=optimizer.seed,
                                  max_concurrent=optimizer.max_concurrent_trials or 0)
-
-
-def make_scheduler(optimizer: Optimizer) -> TrialScheduler:
-    """The trial scheduler; ``training_iteration`` (one per report) is its clock."""
-    if optimizer.scheduler is SchedulerKind.ASHA:
-        return ASHAScheduler(
-            time_attr="training_iteration",
-            grace_period=optimizer.grace_period,
-            max_t=optimizer.max_t,
-            reduction_factor=optimizer.reduction_factor,
-            # max_t places the rungs; a trial that gets past them runs to its own end
-            # (and saves its model) instead of being killed at max_t.
-            stop_last_trials=False,
-        )
-    if optimizer.scheduler is SchedulerKind.MEDIAN:
-        return MedianStoppingRule(
-            time_attr="training_iteration",
-            grace_period=optimizer.grace_period,
-            min_samples_required=3,
-        )
-    return FIFOScheduler()
-
-
-STOP_REASONS = {
-    SchedulerKind.ASHA: "stopped early by the ASHA scheduler",
-    SchedulerKind.MEDIAN: "stopped early by the median stopping rule",
-    SchedulerKind.FIFO: "stopped by Tune (time budget or interrupt)",
-}
-"""What a trial's row says when Tune ended it before its own end."""
-
-
-def fold_scheduler(folds: int) -> ASHAScheduler:
-    """ASHA over cross-validation folds: after the first fold, the better half goes on."""
-    return ASHAScheduler(time_attr="training_iteration", grace_period=1, max_t=folds, reduction_factor=2,
-                         stop_last_trials=False)
 
 
 def conditional_tpe(space: Any, points: list[dict[str, Any]], mode: str, seed: int) -> PruningOptunaSearch:
@@ -116,3 +154,9 @@ def conditional_tpe(space: Any, points: list[dict[str, Any]], mode: str, seed: i
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return PruningOptunaSearch(space, metric=OBJECTIVE, mode=mode, points_to_evaluate=points or None,
                                sampler=TPESampler(seed=seed))
+
+
+def fold_scheduler(folds: int) -> ASHAScheduler:
+    """ASHA over cross-validation folds: after the first fold, the better half goes on."""
+    return ASHAScheduler(time_attr="training_iteration", grace_period=1, max_t=folds, reduction_factor=2,
+                         stop_last_trials=False)

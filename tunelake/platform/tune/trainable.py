@@ -13,7 +13,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,40 +23,15 @@ from ray import tune
 from tunelake.errors import CodeSourceError
 from tunelake.paths import cache_root
 from tunelake.platform.code import workspace
-from tunelake.platform.models.store import ModelStore, UnsafeModelError
+from tunelake.platform.models.store import UnsafeModelError
+from tunelake.platform.trial.checkpoint import CheckpointFolder, stage_restore, store
 from tunelake.platform.trial.metrics import MetricParser, Report
 from tunelake.platform.trial.process import Exited, TrialProcess
-from tunelake.platform.trial.protocol import render_command, trial_env
-from tunelake.platform.trial.result import FINAL, REPORT, Outcome, TrialResult, node_name
+from tunelake.platform.trial.protocol import plain, render_command, trial_env
+from tunelake.platform.trial.result import FINAL, REPORT, Outcome, TrialResult, node_name, objective_key
+from tunelake.platform.tune.context import TrialContext
 from tunelake.platform.tune.slots import pass_gate
 from tunelake.redact import redact
-
-
-@dataclass(frozen=True)
-class TrialContext:
-    """Everything a trial needs besides its parameters; shipped once per worker."""
-
-    experiment_id: str
-    command: str
-    subdir: str
-    install_script: str | None
-    workspace_key: str
-    archive: list[Any]  # [ObjectRef of the code archive]; a list so Ray does not resolve it eagerly
-    primary_metric: str
-    metric_regexes: dict[str, str]
-    model_store: ModelStore
-    model_dir: str
-    clean_model_dir: bool
-    trial_timeout_s: float | None
-    deadline: float | None
-    cache_root: str | None = None
-    kill_grace_s: float = 5.0
-    extra_env: dict[str, str] = field(default_factory=dict)
-    replay: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Final results of trials that completed before a resume, by trial id: they
-    are handed back to Tune as they were, not run again."""
-    start_gate: Any = None
-    """A :class:`~tunelake.platform.tune.slots.StartGate` when trials run several at a time."""
 
 
 class CommandTrainable(tune.Trainable):
@@ -83,7 +58,7 @@ class CommandTrainable(tune.Trainable):
         """Take a trial's config. Nothing runs yet: Tune may set up an actor for a
         trial and then give the trial to another (a reused) actor instead, so
         the process starts on the first ``step()``, which only the chosen one gets."""
-        self._params = dict(config)
+        self._params = plain(config)
         self._merged: dict[str, float] = {}
         self._pending: list[dict[str, Any]] = []
         self._step = 0
@@ -92,14 +67,37 @@ class CommandTrainable(tune.Trainable):
         self._model_saved = False
         self._setup_error: str | None = None
         self._proc = None
+        self._checkpoints: CheckpointFolder | None = None
+        self._restore: tuple[Path, dict[str, Any]] | None = None
+
+    def _dirs(self) -> tuple[Path, Path]:
+        """The node's cache root and this trial's folder in it, resolved: the model dir may lie under no
+        link the trial could have made."""
+        root = Path(os.path.realpath(self._ctx.cache_root or cache_root()))
+        return root, root / "trials" / self._ctx.experiment_id / self.trial_id
+
+    def load_checkpoint(self, checkpoint: str) -> None:
+        """Continue from a checkpoint (a retry after the worker died, or a PBT clone): its files become the
+        program's ``TUNELAKE_RESTORE_DIR`` and the step count goes on from it."""
+        staged = self._dirs()[1].with_name(f"{self.trial_id}.restore")
+        state = stage_restore(Path(checkpoint), staged)
+        self._step = int(state.get("step", 0))
+        self._merged.update(state.get("metrics") or {})
+        self._restore = (staged, state)
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        """Tune asks for the trial's checkpoint: the last snapshot of its checkpoint folder."""
+        state = {"step": self._step, "metrics": self._merged}
+        if self._checkpoints is None:
+            store(Path(checkpoint_dir), None, state)
+        else:
+            self._checkpoints.save(Path(checkpoint_dir), state)
 
     def _launch(self) -> None:
         ctx = self._ctx
         self._launched = True
         self._started = time.time()
-        # resolved before the trial runs: the model dir may lie under no link the trial could have made
-        root = Path(os.path.realpath(ctx.cache_root or cache_root()))
-        self._trial_dir = root / "trials" / ctx.experiment_id / self.trial_id
+        root, self._trial_dir = self._dirs()
         self._work = self._trial_dir / "work"
         try:
             tree = workspace.prepare(
@@ -121,16 +119,17 @@ class CommandTrainable(tune.Trainable):
             workspace.working_copy(tree, self._work)
             self._model_path.mkdir(parents=True, exist_ok=True)
             params_file.write_text(json.dumps(self._params, indent=2, sort_keys=True))
+            ids = self._checkpoint_ids()
         except OSError as exc:
             self._setup_error = f"could not make the trial dir: {exc}{workspace.disk_hint(self._trial_dir)}"
             shutil.rmtree(self._work, ignore_errors=True)  # a partial copy would only fill the disk further
             return
-        ids = {
+        ids.update({
             "trial_id": self.trial_id,
             "experiment_id": ctx.experiment_id,
             "trial_dir": str(self._trial_dir),
             "model_dir": str(self._model_path),
-        }
+        })
         command = render_command(ctx.command, {**ids, **self._params})
         env = trial_env(workspace.python_path_env(dict(os.environ)), self._params, str(params_file), ids,
                         ctx.extra_env)
@@ -143,6 +142,18 @@ class CommandTrainable(tune.Trainable):
         except OSError as exc:
             self._setup_error = f"could not start the command: {exc}"
             self._proc = None
+
+    def _checkpoint_ids(self) -> dict[str, str]:
+        """Make the trial's checkpoint folder (and its restore folder, when it continues from a checkpoint)."""
+        self._checkpoints = CheckpointFolder(self._trial_dir)
+        self._checkpoints.prepare()
+        if self._restore is None:
+            return {"checkpoint_dir": str(self._checkpoints.live)}
+        staged, state = self._restore
+        restore = self._trial_dir / "restore"
+        staged.rename(restore)
+        self._checkpoints.adopt(restore, state)
+        return {"checkpoint_dir": str(self._checkpoints.live), "restore_dir": str(restore)}
 
     def step(self) -> dict[str, Any]:
         if not self._launched and self.trial_id in self._ctx.replay:
@@ -164,7 +175,10 @@ class CommandTrainable(tune.Trainable):
                 return self._final(Outcome.STOPPED, "the experiment's time_budget_s ran out")
             if isinstance(event, Report):
                 if self._take(event):
-                    return self._result(REPORT)
+                    taken = self._checkpoints is not None and self._checkpoints.take(
+                        {"step": self._step, "metrics": self._merged})
+                    asks = taken and self._ctx.checkpoint_on_report
+                    return {**self._result(REPORT), **({"should_checkpoint": True} if asks else {})}
             elif isinstance(event, Exited):
                 return self._exit_result(event)
 
@@ -188,7 +202,9 @@ class CommandTrainable(tune.Trainable):
         result = TrialResult(kind=kind, metrics=dict(self._merged), reports=self._pending, node=self._node,
                              objective=None if failed else value, **final)
         self._pending = []
-        return result.to_tune()
+        others = {objective_key(i): self._merged[m] for i, m in enumerate(self._ctx.objectives, 1)
+                  if m in self._merged and not failed}
+        return {**result.to_tune(), **others}
 
     def _exit_result(self, exited: Exited) -> dict[str, Any]:
         metric = self._ctx.primary_metric
@@ -198,13 +214,13 @@ class CommandTrainable(tune.Trainable):
             return self._final(Outcome.FAILED, f"killed by {exited.signal_name}{shown}", **info)
         if exited.returncode != 0:
             return self._final(Outcome.FAILED, f"exited with code {exited.returncode}", **info)
-        if metric not in self._merged:
-            seen = ", ".join(sorted(self._merged)) or "none"
-            return self._final(
-                Outcome.FAILED, f"no primary metric {metric!r} reported (metrics seen: {seen})", **info
-            )
-        if not math.isfinite(self._merged[metric]):
-            return self._final(Outcome.FAILED, f"primary metric {metric!r} is {self._merged[metric]}", **info)
+        for metric in (metric, *self._ctx.objectives):
+            if metric not in self._merged:
+                seen = ", ".join(sorted(self._merged)) or "none"
+                return self._final(Outcome.FAILED, f"no primary metric {metric!r} reported (metrics seen: {seen})",
+                                   **info)
+            if not math.isfinite(self._merged[metric]):
+                return self._final(Outcome.FAILED, f"primary metric {metric!r} is {self._merged[metric]}", **info)
         return self._final(Outcome.COMPLETED, None, **info)
 
     def _final(self, outcome: str, reason: str | None, exit_code: int | None = None,

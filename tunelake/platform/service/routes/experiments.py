@@ -16,6 +16,8 @@ from tunelake.platform.service.schemas import (
     ExperimentCreated,
     ExperimentPublic,
     ExperimentsPublic,
+    ParetoPoint,
+    ParetoPublic,
     SpecCheck,
     Stopped,
 )
@@ -74,7 +76,7 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
         best_value=finite(row.get("best_value")),
         best_params=json.loads(row["best_params"]) if row.get("best_params") else None,
         params=list(spec.get("search", {})), created_at=row.get("created_at"), finished_at=row.get("finished_at"),
-        duration_s=experiment_duration(row), error=row.get("error"),
+        duration_s=experiment_duration(row), error=row.get("error"), objectives=catalog.objectives_of(row),
     )
 
 
@@ -126,6 +128,20 @@ def get_experiment(experiment_id: str, lake: LakeDep, jobs: JobsDep) -> Experime
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
         return _not_in_lake(experiment_id, job_status)
     return _public(row, catalog.status_counts(lake, experiment_id), job_status)
+
+
+@router.get("/{experiment_id}/pareto", response_model=ParetoPublic)
+def pareto_front(experiment_id: str, lake: LakeDep) -> ParetoPublic:
+    """The Pareto front over the experiment's objectives (one objective: its best trials)."""
+    experiment_id = known_id(experiment_id)
+    row = catalog.experiment(lake, experiment_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    data = [ParetoPoint(trial_id=r["trial_id"], params=json.loads(r["params"] or "{}"),
+                        objectives=[finite(v) for v in r["objectives"]],
+                        metrics={k: finite(v) for k, v in json.loads(r["metrics"] or "{}").items()})
+            for r in catalog.pareto_front(lake, experiment_id)]
+    return ParetoPublic(objectives=catalog.objectives_of(row), data=data, count=len(data))
 
 
 @router.get("/{experiment_id}/logs", response_class=PlainTextResponse)

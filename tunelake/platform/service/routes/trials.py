@@ -23,6 +23,7 @@ def _public(r: dict[str, Any]) -> dict[str, Any]:
         value=finite(r["value"]), metrics={k: finite(v) for k, v in json.loads(r["metrics"] or "{}").items()},
         iterations=r["iterations"], started_at=r["started_at"], finished_at=r["finished_at"],
         duration_s=r["duration_s"], node=r["node"], reason=r["reason"], model_uri=r["model_uri"],
+        restarts=r.get("restarts"),
     )
 
 

@@ -88,6 +88,7 @@ async function refreshDetail() {
   $("#detail").hidden = false;
   $("#detail-title").textContent = `${e.name || ""} ${e.experiment_id}`;
   $("#stop").disabled = !LIVE.has(e.status);
+  await drawPareto(id);
   const signature = JSON.stringify([e.experiment_id, e.status, e.counts, e.best_value]);
   if (!e.created_at) {  // the Ray job's alone: its driver has not written (or never wrote) to the lake
     $("#detail-status").textContent = summary(e, null);
@@ -129,6 +130,23 @@ async function drawCharts(id, slowToo) {
     await drawImportance();
   }
   await drawLeaderboard(id, h);
+}
+
+async function drawPareto(id) {  // a search of several metrics: the trials no other beats on all of them
+  const objectives = state.experiment.objectives || [];
+  $("#pareto").hidden = objectives.length < 2;
+  if (objectives.length < 2) return;
+  const front = await api(`/experiments/${id}/pareto`);
+  $("#pareto-objectives").textContent = objectives.map((o) => `${o.metric} (${o.mode})`).join(", ");
+  const body = $("#pareto-table tbody");
+  body.replaceChildren();
+  for (const p of front.data) {
+    const tr = document.createElement("tr");
+    cell(tr, p.trial_id);
+    cell(tr, objectives.map((o, i) => `${o.metric}=${fmt(p.objectives[i])}`).join(", "));
+    cell(tr, Object.entries(p.params).map(([k, v]) => `${k}=${fmt(v)}`).join(", "));
+    body.appendChild(tr);
+  }
 }
 
 async function drawCurves() {
