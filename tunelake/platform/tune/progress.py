@@ -1,5 +1,7 @@
-"""What a person watching ``tunelake run`` sees: a live table on a terminal,
-one line per finished trial elsewhere (logs, ``ray job logs``)."""
+"""What a person watching ``tunelake run`` sees: on a terminal, the counts and
+best so far above a live table of the running trials (their last reported
+value) and the latest finished ones (with why a trial failed or stopped);
+elsewhere (logs, ``ray job logs``) one line per finished trial."""
 
 from __future__ import annotations
 
@@ -7,17 +9,30 @@ import time
 from typing import Any
 
 from ray.tune import Callback
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from tunelake.platform.trial.result import OBJECTIVE
 from tunelake.platform.tune.tally import Tally
+
+SHOWN_RUNNING = 8
+SHOWN_FINISHED = 8
+PARAMS_WIDTH = 70
 
 
 def _params(params: dict[str, Any] | None) -> str:
     if not params:
         return ""
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+def _short(text: str, width: int = PARAMS_WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _value(value: Any) -> str:
+    return "" if value is None else f"{value:.6g}" if isinstance(value, (int, float)) else str(value)
 
 
 class ProgressDisplay(Callback):
@@ -45,6 +60,24 @@ class ProgressDisplay(Callback):
         self.__dict__.update(state)
         self.console = Console(stderr=True)
 
+    def _view(self, trials: list) -> Group:
+        return Group(self._table(), self._trials(trials))
+
+    def _trials(self, trials: list) -> Table:
+        """The running trials (Tune's, with their last report), then the latest finished (the tally's)."""
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for name in ("trial", "status", self.tally.metric, "params", "reason"):
+            table.add_column(name, overflow="ellipsis", no_wrap=True)
+        running = [t for t in trials if getattr(t, "status", None) == "RUNNING"][:SHOWN_RUNNING]
+        for t in running:
+            last = getattr(t, "last_result", None) or {}
+            table.add_row(str(t.trial_id), "running", _value(last.get(OBJECTIVE)),
+                          _short(_params(getattr(t, "config", None))), "")
+        for item in self.tally.finished[-SHOWN_FINISHED:][::-1]:
+            table.add_row(item["trial_id"], item["status"], _value(item["value"]), _short(_params(item["params"])),
+                          _short(item["reason"] or "", 90), style="red" if item["status"] == "failed" else None)
+        return table
+
     def _table(self) -> Table:
         c = self.tally.counts
         done = c["completed"] + c["failed"] + c["stopped"]
@@ -58,13 +91,13 @@ class ProgressDisplay(Callback):
 
     def setup(self, **info: Any) -> None:
         if self.console.is_terminal:
-            self._live = Live(self._table(), console=self.console, refresh_per_second=4, transient=False)
+            self._live = Live(self._view([]), console=self.console, refresh_per_second=4, transient=False)
             self._live.start()
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         if self._live is not None:
             if time.monotonic() - self._last > 0.25:
-                self._live.update(self._table())
+                self._live.update(self._view(trials))
                 self._last = time.monotonic()
             return
         for item in self.tally.finished[self._shown:]:
@@ -80,6 +113,6 @@ class ProgressDisplay(Callback):
 
     def close(self) -> None:
         if self._live is not None:
-            self._live.update(self._table())
+            self._live.update(self._view([]))
             self._live.stop()
             self._live = None
