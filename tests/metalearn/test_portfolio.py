@@ -118,6 +118,6 @@ def test_the_shipped_artifact_loads_and_knows_both_tasks():
     artifact = load_artifact(path=Path(__file__).resolve().parents[2] / "tunelake" / "metalearn" / "artifact.json")
     assert isinstance(artifact, Artifact) and set(artifact.tasks) == {"classification", "regression"}
     for task, history in artifact.tasks.items():
-        assert len(history.datasets) >= 5 and len(history.config_ids) >= 100, task
+        assert len(history.datasets) >= 30 and len(history.config_ids) >= 100, task
         assert history.evaluation and history.strategy in history.evaluation, task
         assert artifact.model(task) is not None
