@@ -92,8 +92,9 @@ def run_tunelake(train: Path, test: pd.DataFrame, task: str, budget: float, warm
     spec = AutoMLSpec(data=str(train), target="target", trials=10_000, time_budget_s=budget, warm_start=warm,
                       seed=seed, ensemble=ensemble)
     result = automl(spec, lake=lake.uri, exclude=held_out)
-    (row,) = query(lake, "SELECT model_uri FROM trials WHERE experiment_id = ? AND trial_id = ?",
-                   [result.experiment_id, result.best_trial_id], result.experiment_id).to_pylist()
+    # the stored model's trial: the best one's, or the default's when its refit would have overrun the budget
+    (row,) = query(lake, "SELECT model_uri FROM trials WHERE experiment_id = ? AND model_uri IS NOT NULL",
+                   [result.experiment_id], result.experiment_id).to_pylist()
     with open(Path(row["model_uri"]) / "model.pkl", "rb") as f:
         model = pickle.load(f)
     x, y = xy(test, task)

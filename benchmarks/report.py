@@ -222,6 +222,24 @@ def headline() -> str | None:
     return "\n".join(lines) if lines else None
 
 
+def automl_v2() -> str | None:
+    """The v2 benchmark (budgets, AutoGluon, the first proposal): mean rank and wins of warm tunelake per budget."""
+    data = load("automl-v2-10s.json")
+    if not data:
+        return None
+    rows = []
+    for b in data["summary"]["by_budget"]:
+        budget = "untimed" if b["budget_s"] is None else f"{b['budget_s']:.0f} s"
+        lead = "tunelake-warm" if "tunelake-warm" in b["mean_rank"] else "first-proposal"
+        for name, rank in sorted(b["mean_rank"].items(), key=lambda kv: kv[1]):
+            duel = b.get(f"{lead}_vs_{name}")
+            rows.append([budget, name, f"{rank:.2f}", f"{b['models_delivered'][name]}/{b['splits']}",
+                         f"{duel['wins']} / {duel['ties']} / {duel['losses']}" if duel else "—"])
+    s = data["summary"]
+    return (table(["budget", "contender", "mean rank", "models", "warm (or first proposal) vs it: W / T / L"], rows)
+            + f"\n\n{s['datasets']} datasets, {s['seeds']} seed(s) each.")
+
+
 def loo() -> str | None:
     """The shipped artifact's leave-one-group-out figures, per task and ordering."""
     if not ARTIFACT.is_file():
@@ -245,7 +263,7 @@ def loo() -> str | None:
 
 TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
-    "automl-ensemble": ensemble_ablation, "metalearn": metalearn,
+    "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "automl-v2": automl_v2,
 }
 
 

@@ -16,6 +16,7 @@ from tunelake.metalearn.matrix import Matrix, normalized_errors
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel, config_vector, design
 from tunelake.metalearn.pool import POOL_VERSION, candidates
 from tunelake.metalearn.portfolio import greedy, interleave, safe_first
+from tunelake.metalearn.propose import propose
 from tunelake.store.lake import Lake
 
 
@@ -121,3 +122,14 @@ def test_the_shipped_artifact_loads_and_knows_both_tasks():
         assert len(history.datasets) >= 30 and len(history.config_ids) >= 100, task
         assert history.evaluation and history.strategy in history.evaluation, task
         assert artifact.model(task) is not None
+
+
+def test_one_proposal_is_the_top_pick_and_more_include_the_default():
+    matrix = _matrix()
+    artifact = build_artifact({"classification": matrix}, evaluate=False)
+    wide = {"log_rows": 2.5, "dimensionality": 1.0, "lm_linear": 0.8}
+    default = zoo.active(zoo.default_config())
+    (only,) = propose(artifact, "classification", wide, 1, [])
+    assert only.config["family"] == "linear"  # the hedge must not replace the one proposal asked for
+    several = propose(artifact, "classification", wide, 3, [])
+    assert several[0].config["family"] == "linear" and default in [p.config for p in several]

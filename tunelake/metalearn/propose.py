@@ -108,7 +108,8 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
 
 def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_rows: list[dict[str, Any]],
             exclude: frozenset[str] = frozenset()) -> list[Proposal] | None:
-    """Up to ``k`` proposals, the default among them; ``None`` when the artifact knows nothing of ``task``."""
+    """Up to ``k`` proposals, the default among them when ``k`` > 1 (``k`` = 1 is the top pick alone);
+    ``None`` when the artifact knows nothing of ``task``."""
     history = artifact.tasks.get(task)
     if history is None or artifact.model(task) is None:
         return None
@@ -123,7 +124,7 @@ def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_
     order = _order(artifact, history, task, configs, predicted, meta)
     default = active(default_config(DEFAULT_FAMILY))
     picked = order[:k]
-    if all(canonical(configs[i]) != canonical(default) for i in picked):
+    if k > 1 and all(canonical(configs[i]) != canonical(default) for i in picked):  # one proposal: the top pick
         picked = picked[:k - 1] + [configs.index(default)] if default in configs else picked
     near = _nearest(history, meta)
     return [Proposal(configs[i], round(float(predicted[i]), 4),
