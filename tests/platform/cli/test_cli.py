@@ -45,6 +45,9 @@ def test_sql_formats_and_errors(tmp_path: Path, capsys):
     assert json.loads(capsys.readouterr().out) == [{"trial_id": "t[1]", "status": "failed"}]
     assert main(["sql", "SELECT trial_id, status FROM trials", "--lake", lake, "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines() == ['"trial_id","status"', '"t[1]","failed"']
+    nested = "SELECT list(trial_id) AS ids, {'n': count(*)} AS s, NULL::INT[] AS none FROM trials"
+    assert main(["sql", nested, "--lake", lake, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ['"ids","s","none"', '"[""t[1]""]","{""n"": 1}",']
     assert main(["sql", "SELECT trial_id FROM trials", "--lake", lake]) == 0
     out = capsys.readouterr().out
     assert "t[1]" in out and "(1 row)" in out

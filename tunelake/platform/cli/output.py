@@ -78,13 +78,24 @@ def print_rows(out: Console, rows: pa.Table, fmt: str) -> None:
         import pyarrow.csv as pacsv
 
         sink = sys.stdout.buffer
-        pacsv.write_csv(rows, sink)
+        pacsv.write_csv(_flat(rows), sink)
         sink.flush()
     elif fmt == "json":
         write_json(rows.to_pylist())
     else:
         out.print(table(rows.column_names, (row.values() for row in rows.to_pylist())))
         out.print(f"({plural(rows.num_rows, 'row')})")
+
+
+def _flat(rows: pa.Table) -> pa.Table:
+    """CSV has no lists, structs or maps (``params``, ``list(...)``): such a column becomes JSON text."""
+    import pyarrow as pa
+
+    for i, field in enumerate(rows.schema):
+        if pa.types.is_nested(field.type):
+            text = [None if v is None else json.dumps(v, default=str) for v in rows.column(i).to_pylist()]
+            rows = rows.set_column(i, field.name, pa.array(text, pa.string()))
+    return rows
 
 
 def print_run(out: Console, result: Result, objectives: list[dict] | None = None,
