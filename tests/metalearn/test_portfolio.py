@@ -14,7 +14,7 @@ from tunelake.metalearn.build import build_artifact, matrix_of, merge
 from tunelake.metalearn.loo import leave_one_group_out
 from tunelake.metalearn.matrix import Matrix, normalized_errors
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel, config_vector, design
-from tunelake.metalearn.pool import POOL_VERSION, candidates
+from tunelake.metalearn.pool import DRAWS, POOL_VERSION, candidates
 from tunelake.metalearn.portfolio import greedy, interleave, safe_first
 from tunelake.metalearn.propose import propose
 from tunelake.store.lake import Lake
@@ -25,8 +25,9 @@ def test_the_pool_is_fixed_large_and_holds_every_familys_default():
     assert pool == candidates()  # seeded: the same every time
     assert len(pool) >= 100 and len({c.config_id for c in pool}) == len(pool)
     configs = [c.config for c in pool]
-    for family in zoo.FAMILIES:
+    for family in DRAWS:  # pool-1's families; the torch family came later and joins a later pool
         assert zoo.active(zoo.default_config(family)) in configs, family
+    assert set(DRAWS) == set(zoo.FAMILIES) - {"torch"}
     assert all(zoo.complete(c) is not None for c in configs)  # each one a configuration the zoo can build
     assert {c["family"] for c in configs} >= {"lgbm", "xgb", "mlp"}
     assert len({(c["layers"], c["width"]) for c in configs if c["family"] == "mlp"}) > 5  # architectures vary
@@ -133,3 +134,16 @@ def test_one_proposal_is_the_top_pick_and_more_include_the_default():
     assert only.config["family"] == "linear"  # the hedge must not replace the one proposal asked for
     several = propose(artifact, "classification", wide, 3, [])
     assert several[0].config["family"] == "linear" and default in [p.config for p in several]
+
+
+def test_a_held_out_refit_is_made_once_and_keeps_each_callers_ordering():
+    from tunelake.metalearn.propose import _without
+
+    artifact = load_artifact()
+    history = artifact.tasks["regression"]
+    out = frozenset({history.datasets[0].dataset_id})
+    first = _without(history, "regression", artifact, out)
+    assert out.isdisjoint(d.dataset_id for d in first.datasets) and len(first.datasets) == len(history.datasets) - 1
+    nearest = _without(history.model_copy(update={"strategy": "nearest"}), "regression", artifact, out)
+    assert nearest.strategy == "nearest" and first.strategy == history.strategy
+    assert nearest.datasets is first.datasets  # the same refit (copied shallowly), not a second one

@@ -40,6 +40,7 @@ class Family:
     build: Callable[[str, dict[str, Any], int], Any]
     max_rows: int | None = None  # slower than this size allows: left out of the search
     requires: str | None = None  # the module an optional family needs (left out of searches without it)
+    embeds: bool = False  # categoricals as ordinal codes for the model to embed, not one-hot columns
 
     def available(self) -> bool:
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
@@ -118,6 +119,15 @@ def _mlp(task: str, p: dict[str, Any], seed: int) -> Any:
                max_iter=300, early_stopping=True, random_state=seed)
 
 
+def _torch(task: str, p: dict[str, Any], seed: int) -> Any:
+    from tunelake.metalearn.tabular_net import TabularNetClassifier, TabularNetRegressor
+
+    cls = TabularNetClassifier if task == "classification" else TabularNetRegressor
+    return cls(arch=p["arch"], layers=int(p["layers"]), width=int(p["width"]), dropout=p["dropout"],
+               embed_dim=int(p["embed_dim"]), learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
+               epochs=int(p["epochs"]), batch_size=int(p["batch_size"]), seed=seed)
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in [
     # A few large steps (learning rate near 1, tens of iterations) or many small ones: both ends win somewhere.
     Family("hgb", {"learning_rate": Param("loguniform", 0.01, 1.0), "max_iter": Param("logint", 10, 1000),
@@ -153,6 +163,14 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("mlp", {"layers": Param("int", 1, 3), "width": Param("logint", 16, 256),
                    "alpha": Param("loguniform", 1e-6, 1e-1), "learning_rate_init": Param("loguniform", 1e-4, 1e-2)},
            {"layers": 1, "width": 100, "alpha": 1e-4, "learning_rate_init": 1e-3}, True, _mlp),
+    # PyTorch (the [torch] extra): the architecture itself is searched, an MLP or a residual network.
+    Family("torch", {"arch": Param("choice", values=("mlp", "resnet")), "layers": Param("int", 1, 4),
+                     "width": Param("logint", 32, 512), "dropout": Param("uniform", 0.0, 0.5),
+                     "embed_dim": Param("logint", 2, 32), "learning_rate": Param("loguniform", 1e-4, 1e-2),
+                     "weight_decay": Param("loguniform", 1e-6, 1e-2), "epochs": Param("logint", 10, 200),
+                     "batch_size": Param("logint", 32, 512)},
+           {"arch": "mlp", "layers": 2, "width": 128, "dropout": 0.1, "embed_dim": 8, "learning_rate": 1e-3,
+            "weight_decay": 1e-5, "epochs": 50, "batch_size": 128}, True, _torch, requires="torch", embeds=True),
 ]}
 
 DEFAULT_FAMILY = "hgb"
@@ -162,9 +180,13 @@ def key(family: str, name: str) -> str:
     return f"{family}__{name}"
 
 
-def families_for(n_rows: int) -> list[str]:
-    """The families a search on ``n_rows`` rows may use: installed, and fast enough at that size."""
-    return [f.name for f in FAMILIES.values() if (f.max_rows is None or n_rows <= f.max_rows) and f.available()]
+def families_for(n_rows: int, only: list[str] | None = None) -> list[str]:
+    """The families a search on ``n_rows`` rows may use: installed, fast enough at that size, and among
+    ``only`` when the user named some (all of ``only`` when none of them fits the size: asked is asked)."""
+    fit = [f.name for f in FAMILIES.values() if (f.max_rows is None or n_rows <= f.max_rows) and f.available()]
+    if only is None:
+        return fit
+    return [f for f in fit if f in only] or [f for f in FAMILIES if f in only and FAMILIES[f].available()]
 
 
 def default_config(family: str = DEFAULT_FAMILY) -> dict[str, Any]:
@@ -200,7 +222,7 @@ def build_pipeline(task: str, config: dict[str, Any], frame: pd.DataFrame, seed:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
     family = FAMILIES[config["family"]]
     params = active(config)
@@ -212,12 +234,14 @@ def build_pipeline(task: str, config: dict[str, Any], frame: pd.DataFrame, seed:
     if numeric:
         transformers.append(("num", make_pipeline(*num_steps), numeric))
     if categorical:
-        transformers.append(("cat", make_pipeline(
-            SimpleImputer(strategy="most_frequent"),
-            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=32, sparse_output=False),
-        ), categorical))
+        encoder = (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1) if family.embeds else
+                   OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=32, sparse_output=False))
+        transformers.append(("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), encoder), categorical))
     pre = ColumnTransformer(transformers, remainder="drop")
-    return Pipeline([("pre", pre), ("model", family.build(task, params, seed))])
+    model = family.build(task, params, seed)
+    if family.embeds:
+        model.set_params(n_numeric=len(numeric))  # the transformer puts the numeric columns first
+    return Pipeline([("pre", pre), ("model", model)])
 
 
 def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -124,6 +124,22 @@ def test_a_time_budget_always_ends_with_a_stored_model(ray_cluster, lake_uri, tm
         assert trials["default"]["model_uri"] and str(path).startswith(trials["default"]["model_uri"])
 
 
+def test_families_limit_the_search_and_the_torch_family_delivers_a_model(ray_cluster, lake_uri, capsys):
+    pytest.importorskip("torch")
+    data = DATASETS / "cylinder_bands.parquet"  # categorical columns: the network embeds them
+    assert main(["automl", str(data), "--target", "target", "--families", "torch", "--trials", "2",
+                 "--no-warm-start", "--lake", lake_uri, "--quiet"]) == 0, capsys.readouterr().err
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("model ")]
+    rows = query(Lake(lake_uri), "SELECT t.params, t.status FROM trials t JOIN experiments e USING (experiment_id) "
+                 "WHERE e.name = 'automl-cylinder_bands'").to_pylist()
+    assert len(rows) == 2 and {json.loads(r["params"])["family"] for r in rows} == {"torch"}
+    model = pickle.loads(Path(line.split()[1]).read_bytes())
+    frame = pd.read_parquet(data)
+    assert len(model.predict(zoo.prepare_frame(frame.drop(columns=["target"]).head(7)))) == 7
+    assert main(["automl", str(data), "--target", "target", "--families", "lgbm,nope", "--lake", lake_uri]) == 2
+    assert "families: 'nope' is not a model family" in capsys.readouterr().err
+
+
 def _csv(path: Path, target: list) -> Path:
     lines = ["a,b,y"] + [f"{i},{i % 3},{'' if v is None else v}" for i, v in enumerate(target)]
     path.write_text("\n".join(lines) + "\n")

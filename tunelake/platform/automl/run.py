@@ -94,7 +94,8 @@ def _unique(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _record(lake: Lake, experiment_id: str, spec: AutoMLSpec, data: Data, metric: str,
             proposals: list[Proposal]) -> ExperimentRecord:
-    search = {"family": zoo.families_for(len(data.x)), **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
+    search = {"family": zoo.families_for(len(data.x), spec.families),
+              **{k: None for f in zoo.FAMILIES.values() for k in f.params}}
     options = {**spec.model_dump(mode="json"), "data": where(spec.data), "task": data.task, "metric": metric,
                "proposals": [p.config for p in proposals]}
     description = {
@@ -146,7 +147,7 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, 
                     fallback: Fallback | None) -> tuple[list[dict[str, Any]], float | None]:
     """Run the search, then fit and store the final model; its members (none if no trial completed)."""
     lake, experiment_id = experiment.lake, experiment.experiment_id
-    families = zoo.families_for(len(data.x))
+    families = zoo.families_for(len(data.x), spec.families)
     points = _unique([c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families
                       and not (fallback and c == fallback.config)])  # the driver already scores the default
     width = 4 * len(data.x) * (data.y.nunique() if data.task == "classification" else 1)  # bytes per trial

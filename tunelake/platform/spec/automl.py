@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
 from tunelake.errors import SpecError
 from tunelake.platform.spec.messages import format_errors
@@ -31,6 +31,24 @@ class AutoMLSpec(_Model):
     ensemble: StrictBool = Field(False, description="store a weighted ensemble of the best pipelines, chosen on "
                                                     "their out-of-fold predictions, when it scores better there "
                                                     "than the best alone")
+    families: list[StrictStr] | None = Field(None, min_length=1, max_length=20,
+                                             description="only these model families, comma-separated (e.g. "
+                                                         "lgbm,torch; default: every installed one; the untuned "
+                                                         "default still runs first as the safety net)")
+
+    @field_validator("families")
+    @classmethod
+    def _known_families(cls, names: list[str] | None) -> list[str] | None:
+        from tunelake.metalearn import zoo  # the zoo names the families; the schema stays importable without it
+
+        for name in names or []:
+            family = zoo.FAMILIES.get(name)
+            if family is None:
+                raise ValueError(f"{name!r} is not a model family; use some of: {', '.join(zoo.FAMILIES)}")
+            if not family.available():
+                raise ValueError(f"the {name!r} family needs {family.requires}: pip install "
+                                 f"\"tunelake[{family.requires}]\"")
+        return names
 
 def parse_automl(data: Any, source: str = "automl") -> AutoMLSpec:
     """Validate an AutoML request; raise :class:`SpecError` listing every problem with its field."""
