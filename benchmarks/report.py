@@ -40,6 +40,8 @@ RUNS = [
      "--out", "benchmarks/results/automl.json"],
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "3", "--budget", "30", "--ensemble",
      "--out", "benchmarks/results/automl-ensemble.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--budgets", "10", "30",
+     "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v2.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
 ]
@@ -224,7 +226,7 @@ def headline() -> str | None:
 
 def automl_v2() -> str | None:
     """The v2 benchmark (budgets, AutoGluon, the first proposal): mean rank and wins of warm tunelake per budget."""
-    data = load("automl-v2-10s.json")
+    data = load("automl-v2.json")
     if not data:
         return None
     rows = []

@@ -127,8 +127,10 @@ def test_a_time_budget_always_ends_with_a_stored_model(ray_cluster, lake_uri, tm
 def test_families_limit_the_search_and_the_torch_family_delivers_a_model(ray_cluster, lake_uri, capsys):
     pytest.importorskip("torch")
     data = DATASETS / "cylinder_bands.parquet"  # categorical columns: the network embeds them
+    # the test cluster's two GPUs are fake (torch sees none and trains on the CPU): the resource logic is real
     assert main(["automl", str(data), "--target", "target", "--families", "torch", "--trials", "2",
-                 "--no-warm-start", "--lake", lake_uri, "--quiet"]) == 0, capsys.readouterr().err
+                 "--gpus-per-trial", "0.5", "--no-warm-start", "--lake", lake_uri, "--quiet"]) == 0, \
+        capsys.readouterr().err
     (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("model ")]
     rows = query(Lake(lake_uri), "SELECT t.params, t.status FROM trials t JOIN experiments e USING (experiment_id) "
                  "WHERE e.name = 'automl-cylinder_bands'").to_pylist()
@@ -138,6 +140,11 @@ def test_families_limit_the_search_and_the_torch_family_delivers_a_model(ray_clu
     assert len(model.predict(zoo.prepare_frame(frame.drop(columns=["target"]).head(7)))) == 7
     assert main(["automl", str(data), "--target", "target", "--families", "lgbm,nope", "--lake", lake_uri]) == 2
     assert "families: 'nope' is not a model family" in capsys.readouterr().err
+    # more GPUs than any node has: refused at once, not left pending forever
+    assert main(["automl", str(data), "--target", "target", "--families", "torch", "--gpus-per-trial", "4",
+                 "--lake", lake_uri, "--quiet"]) == 2
+    assert "a trial needs 1 CPUs and 4 GPUs, but no node of the Ray cluster has that much" in \
+        capsys.readouterr().err
 
 
 def _csv(path: Path, target: list) -> Path:

@@ -35,6 +35,7 @@ from tunelake.platform.models.store import model_store
 from tunelake.platform.spec import AutoMLSpec, ModelStorage
 from tunelake.platform.tune.runner import Deadline, SearchPlan, run_search
 from tunelake.platform.tune.searchers import conditional_tpe, fold_scheduler
+from tunelake.platform.tune.slots import check_a_node_fits
 from tunelake.platform.tune.trainable import function_trainable
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
@@ -147,6 +148,7 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, 
                     fallback: Fallback | None) -> tuple[list[dict[str, Any]], float | None]:
     """Run the search, then fit and store the final model; its members (none if no trial completed)."""
     lake, experiment_id = experiment.lake, experiment.experiment_id
+    check_a_node_fits(1, spec.gpus_per_trial)
     families = zoo.families_for(len(data.x), spec.families)
     points = _unique([c for c in (zoo.complete(p.config) for p in proposals) if c and c["family"] in families
                       and not (fallback and c == fallback.config)])  # the driver already scores the default
@@ -162,7 +164,7 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, 
             trial_count=spec.trials, storage_path=tempfile.mkdtemp(prefix="tunelake-tune-"), stop_reason=STOPPED,
             scheduler=fold_scheduler(spec.folds) if spec.early_stop else None,
             stop=Deadline(deadline, reserve) if deadline else None, dataset_id=data.info.dataset_id,
-            params_view=zoo.active, progress=progress))
+            params_view=zoo.active, progress=progress, gpus_per_trial=spec.gpus_per_trial))
         if fallback is not None:
             fallback.wait()
             fallback.record(lake, experiment_id, data.info.dataset_id, experiment.description.get("code_commit"))

@@ -79,7 +79,7 @@ def _register_metalearn(p: argparse.ArgumentParser) -> None:
 # flag -> AutoMLSpec field; help and defaults come from the schema, so CLI, API and Python agree
 SPEC_FLAGS = {"--trials": "trials", "--time-budget": "time_budget_s", "--metric": "metric", "--folds": "folds",
               "--no-warm-start": "warm_start", "--no-early-stop": "early_stop", "--ensemble": "ensemble",
-              "--families": "families"}
+              "--families": "families", "--gpus-per-trial": "gpus_per_trial"}
 
 
 def _spec_flags(p: argparse.ArgumentParser) -> None:
@@ -92,7 +92,8 @@ def _spec_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, dest=name, action="store_const", const=not info.default, help=text)
         else:
             shown = "" if info.default is None else f" (default: {info.default})"
-            kind = {"trials": int, "folds": int, "time_budget_s": float, "families": _names}.get(name, str)
+            kind = {"trials": int, "folds": int, "time_budget_s": float, "families": _names,
+                    "gpus_per_trial": float}.get(name, str)
             p.add_argument(flag, dest=name, type=kind, metavar=flag.removeprefix("--").split("-")[-1].upper(),
                            help=f"{info.description}{shown}")
 

@@ -36,6 +36,9 @@ class AutoMLSpec(_Model):
                                                          "lgbm,torch; default: every installed one; the untuned "
                                                          "default still runs first as the safety net)")
 
+    gpus_per_trial: Number = Field(0, ge=0, le=64, description="GPUs each trial reserves (0.5: two trials share "
+                                                              "one); the torch family trains on them")
+
     @field_validator("families")
     @classmethod
     def _known_families(cls, names: list[str] | None) -> list[str] | None:
