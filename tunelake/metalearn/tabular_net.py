@@ -12,7 +12,6 @@ pickled on a GPU node loads anywhere.
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -58,9 +57,9 @@ class _Net(nn.Module):
 
 class _TabularNet(BaseEstimator):
     """``n_numeric`` leading columns are numbers (already imputed and scaled); the rest are ordinal codes,
-    -1 for a level not seen in training."""
+    -1 for a level not seen in training. Subclasses say the ``task``."""
 
-    task = "classification"
+    task: str
 
     def __init__(self, n_numeric: int = 0, arch: str = "mlp", layers: int = 2,
                  width: int = 128, dropout: float = 0.1, embed_dim: int = 8, learning_rate: float = 1e-3,
@@ -108,10 +107,12 @@ class _TabularNet(BaseEstimator):
         numeric, codes_t = self._tensors(x)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         net = _Net(self.n_numeric, self.cardinalities_, out, self.arch, int(self.layers), int(self.width),
-                       float(self.dropout), int(self.embed_dim)).to(device)
+                   float(self.dropout), int(self.embed_dim)).to(device)
         order = np.random.default_rng(self.seed).permutation(len(y))
         held = order[:max(1, len(y) // 10)] if len(y) >= 20 else order[:0]
         train = order[len(held):]
+        rows = torch.as_tensor(held)  # the held-out tenth, moved to the device once
+        held_in, held_target = (numeric[rows].to(device), codes_t[rows].to(device)), target[rows].to(device)
         optimizer = torch.optim.AdamW(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         batch = max(1, min(int(self.batch_size), len(train)))
         best, best_state, waited = np.inf, None, 0
@@ -129,9 +130,7 @@ class _TabularNet(BaseEstimator):
                 continue
             net.eval()
             with torch.no_grad():
-                rows = torch.as_tensor(held)
-                value = float(loss_fn(net(numeric[rows].to(device), codes_t[rows].to(device)),
-                                      target[rows].to(device)))
+                value = float(loss_fn(net(*held_in), held_target))
             if value < best - 1e-6:
                 best, best_state, waited = value, {k: v.detach().clone() for k, v in net.state_dict().items()}, 0
             else:

@@ -35,7 +35,6 @@ class AutoMLSpec(_Model):
                                              description="only these model families, comma-separated (e.g. "
                                                          "lgbm,torch; default: every installed one; the untuned "
                                                          "default still runs first as the safety net)")
-
     gpus_per_trial: Number = Field(0, ge=0, le=64, description="GPUs each trial reserves (0.5: two trials share "
                                                               "one); the torch family trains on them")
 
@@ -52,6 +51,7 @@ class AutoMLSpec(_Model):
                 raise ValueError(f"the {name!r} family needs {family.requires}: pip install "
                                  f"\"tunelake[{family.requires}]\"")
         return names
+
 
 def parse_automl(data: Any, source: str = "automl") -> AutoMLSpec:
     """Validate an AutoML request; raise :class:`SpecError` listing every problem with its field."""
