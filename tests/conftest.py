@@ -73,18 +73,28 @@ def bucket(s3_server: str, request: pytest.FixtureRequest) -> str:
     return name
 
 
+TEST_INSTANCE_TYPE = "g4dn.12xlarge"
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(s3_server: str) -> str:
     """The address of a local Ray instance shared by the session (2 CPUs, 2 fake GPUs).
 
-    It starts after the S3 server, so its workers inherit the AWS variables.
+    It starts after the S3 server, so its workers inherit the AWS variables, and it says it is a
+    g4dn.12xlarge (``TUNELAKE_INSTANCE_TYPE`` in its workers' environment only), so trials have a price.
     """
     import ray
 
+    from tunelake.cluster.aws import INSTANCE_TYPE_VARIABLE
     from tunelake.cluster.connect import private_ray
 
-    with private_ray(num_cpus=2, num_gpus=2, include_dashboard=False):
-        yield ray.get_runtime_context().gcs_address
+    os.environ[INSTANCE_TYPE_VARIABLE] = TEST_INSTANCE_TYPE
+    try:
+        with private_ray(num_cpus=2, num_gpus=2, include_dashboard=False):
+            os.environ.pop(INSTANCE_TYPE_VARIABLE)
+            yield ray.get_runtime_context().gcs_address
+    finally:
+        os.environ.pop(INSTANCE_TYPE_VARIABLE, None)
 
 
 @pytest.fixture(scope="session")

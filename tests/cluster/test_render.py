@@ -41,6 +41,9 @@ def test_every_known_instance_type_renders_a_valid_config(name):
     # its workers come up after the head: a run started before then waits for them instead of failing
     head_start = config["head_start_ray_commands"]
     assert any(c.startswith("export TUNELAKE_AUTOSCALING=1; ray start --head") for c in head_start)
+    # its trials know what their node is (their cost)
+    assert any(c.startswith(f"export TUNELAKE_INSTANCE_TYPE={name}; ray start --address")
+               for c in config["worker_start_ray_commands"])
 
 
 def test_the_validation_is_ray_s_own():

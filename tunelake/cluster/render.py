@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import ray
 
-from tunelake.cluster.aws import instance_type
+from tunelake.cluster.aws import INSTANCE_TYPE_VARIABLE, instance_type
 from tunelake.cluster.capacity import AUTOSCALING_VARIABLE
 from tunelake.errors import UserInputError
 
@@ -104,7 +104,9 @@ def launcher_config(name: str, res: Resources, region: str | None = None) -> dic
             f"export {AUTOSCALING_VARIABLE}=1; ray start --head --port=6379 --dashboard-host=127.0.0.1 "
             "--object-manager-port=8076 --autoscaling-config=~/ray_bootstrap_config.yaml",
         ],
-        "worker_start_ray_commands": ["ray stop", "ray start --address=$RAY_HEAD_IP:6379 --object-manager-port=8076"],
+        # trials read the node's instance type from the raylet's environment (their cost per trial)
+        "worker_start_ray_commands": ["ray stop", f"export {INSTANCE_TYPE_VARIABLE}={worker.name}; "
+                                      "ray start --address=$RAY_HEAD_IP:6379 --object-manager-port=8076"],
     }
     validate_launcher_config(config)
     return config

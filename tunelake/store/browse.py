@@ -15,7 +15,8 @@ from typing import Any
 from tunelake.store.lake import Lake
 from tunelake.store.query import query
 
-TRIAL_COLUMNS = ("value", "started_at", "finished_at", "trial_id", "status", "duration_s", "iterations", "node")
+TRIAL_COLUMNS = ("value", "started_at", "finished_at", "trial_id", "status", "duration_s", "iterations", "node",
+                 "cost_usd", "gpu_hours")
 """Trial columns a page may sort by; ``param.<name>`` and ``metric.<name>`` sort by one parameter or metric."""
 
 TRIAL_STATUSES = ("running", "completed", "stopped", "failed")

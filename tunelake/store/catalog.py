@@ -40,12 +40,18 @@ MISSED_BEATS = 4
 _LIVE = f"ended_at IS NULL AND heartbeat_at + to_seconds({MISSED_BEATS} * heartbeat_s) > now()"
 
 _SEEN = f"""
-    WITH alive AS (SELECT DISTINCT experiment_id FROM drivers WHERE {_LIVE})
+    WITH alive AS (SELECT DISTINCT experiment_id FROM drivers WHERE {_LIVE}),
+    spent AS (SELECT experiment_id, sum(cpu_hours) AS cpu_hours, sum(gpu_hours) AS gpu_hours,
+                     sum(cost_usd) AS cost_usd, count(cost_usd) AS priced_trials, max(price_table) AS price_table
+              FROM trials GROUP BY experiment_id)
     SELECT e.* REPLACE (CASE WHEN e.status = 'running' AND a.experiment_id IS NULL THEN 'lost'
-                             ELSE e.status END AS status)
-    FROM experiments e LEFT JOIN alive a USING (experiment_id)"""
+                             ELSE e.status END AS status),
+           s.cpu_hours, s.gpu_hours, s.cost_usd, s.priced_trials, s.price_table
+    FROM experiments e LEFT JOIN alive a USING (experiment_id) LEFT JOIN spent s USING (experiment_id)"""
 """Experiments as readers should see them: a ``running`` row with no live driver is ``lost`` (a driver
-claims its experiment in ``drivers`` before it writes the row, and keeps the claim fresh until the end)."""
+claims its experiment in ``drivers`` before it writes the row, and keeps the claim fresh until the end),
+and what its trials cost so far (summed from their rows: ``cost_usd`` over the ``priced_trials`` whose
+node's price is known)."""
 
 
 def experiment(lake: Lake, experiment_id: str) -> dict[str, Any] | None:

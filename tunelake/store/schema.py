@@ -116,6 +116,13 @@ TRIALS = Table(
             pa.field("code_commit", pa.string()),
             pa.field("dataset_id", pa.string()),
             pa.field("restarts", pa.int64()),  # times the trial started again from a checkpoint
+            pa.field("instance_type", pa.string()),  # the node's (None: not known, e.g. off AWS)
+            pa.field("cpus", pa.float64()),  # what the trial reserved
+            pa.field("gpus", pa.float64()),
+            pa.field("cpu_hours", pa.float64()),  # cpus x duration
+            pa.field("gpu_hours", pa.float64()),  # gpus x duration
+            pa.field("cost_usd", pa.float64()),  # its share of the node's on-demand price x duration
+            pa.field("price_table", pa.string()),  # the price table the estimate used: name@version
             *_COMMON,
         ]
     ),

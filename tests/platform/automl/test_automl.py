@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import DATASETS
+from tests.conftest import DATASETS, TEST_INSTANCE_TYPE
 from tunelake.metalearn import zoo
 from tunelake.metalearn.ensemble import Ensemble
 from tunelake.platform.automl.run import STOPPED
@@ -131,10 +131,15 @@ def test_families_limit_the_search_and_the_torch_family_delivers_a_model(ray_clu
     assert main(["automl", str(data), "--target", "target", "--families", "torch", "--trials", "2",
                  "--gpus-per-trial", "0.5", "--no-warm-start", "--lake", lake_uri, "--quiet"]) == 0, \
         capsys.readouterr().err
-    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("model ")]
-    rows = query(Lake(lake_uri), "SELECT t.params, t.status FROM trials t JOIN experiments e USING (experiment_id) "
-                 "WHERE e.name = 'automl-cylinder_bands'").to_pylist()
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("model ")]
+    rows = query(Lake(lake_uri), "SELECT t.* FROM trials t JOIN experiments e USING (experiment_id) "
+                 "WHERE e.name = 'automl-cylinder_bands' AND t.trial_id != 'default'").to_pylist()
     assert len(rows) == 2 and {json.loads(r["params"])["family"] for r in rows} == {"torch"}
+    # each search trial reserved half a GPU of the test cluster's (it says it is a g4dn.12xlarge): priced
+    assert all((r["gpus"], r["instance_type"]) == (0.5, TEST_INSTANCE_TYPE) and r["cost_usd"] > 0 for r in rows)
+    (spent,) = [x for x in out.splitlines() if x.startswith("cost ")]
+    assert "GPU-hours" in spent and "on-demand" in spent
     model = pickle.loads(Path(line.split()[1]).read_bytes())
     frame = pd.read_parquet(data)
     assert len(model.predict(zoo.prepare_frame(frame.drop(columns=["target"]).head(7)))) == 7

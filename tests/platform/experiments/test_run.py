@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import tunelake
-from tests.conftest import DATASETS, EXAMPLES, commit_all, write_repo
+from tests.conftest import DATASETS, EXAMPLES, TEST_INSTANCE_TYPE, commit_all, write_repo
 from tests.sweep import wait_for_no_leftovers
 from tunelake.errors import CodeSourceError, UserInputError
 from tunelake.platform.cli.main import main
@@ -351,6 +351,33 @@ def test_gpu_trials_see_their_devices(ray_cluster, lake_uri, tmp_path):
     seen = {Path(uri, "cuda").read_text().strip() for uri in result.trials["model_uri"]}
     assert seen and seen <= {"0", "1"}
     assert all(":" in node for node in result.trials["node"])
+
+
+def test_a_trial_costs_its_share_of_its_node(ray_cluster, lake_uri, tmp_path, capsys):
+    """The session's Ray says it is a g4dn.12xlarge (48 vCPUs, 4 GPUs): a trial holding half a GPU and a
+    CPU pays its dominant share, 0.5 / 4 of the node's on-demand price, for its duration; the experiment
+    sums its trials, and `experiments show` says so."""
+    from tunelake.cluster.cost import price_table
+    from tunelake.platform.cli.output import dollars
+
+    repo = write_repo(tmp_path / "repo", {"t.sh": 'sleep 1; echo "score=$1"'})
+    doc = spec(repo, "sh t.sh {x}", {"x": {"type": "grid", "values": [1, 2]}},
+               resources={"cpus_per_trial": 1, "gpus_per_trial": 0.5})
+    result = tunelake.run(doc, lake=lake_uri)
+    assert result.counts == {"completed": 2}
+    price = price_table().prices[TEST_INSTANCE_TYPE]
+    for t in result.trials.itertuples():
+        hours = t.duration_s / 3600
+        assert (t.instance_type, t.cpus, t.gpus, t.price_table) == (TEST_INSTANCE_TYPE, 1.0, 0.5,
+                                                                      "aws-us-east-1@2026-01-19")
+        assert t.gpu_hours == pytest.approx(0.5 * hours) and t.cpu_hours == pytest.approx(hours)
+        assert t.cost_usd == pytest.approx(0.5 / 4 * price * hours)
+    row = catalog.experiment(Lake(lake_uri), result.experiment_id)
+    assert row["cost_usd"] == pytest.approx(result.trials["cost_usd"].sum())
+    assert (row["priced_trials"], row["price_table"]) == (2, "aws-us-east-1@2026-01-19")
+    capsys.readouterr()
+    assert main(["experiments", "show", result.experiment_id, "--lake", lake_uri]) == 0
+    assert f"{dollars(row['cost_usd'])} on-demand (aws-us-east-1@2026-01-19 prices)" in capsys.readouterr().out
 
 
 def test_warm_start_from_an_earlier_experiment_feeds_the_searcher(ray_cluster, lake_uri, tmp_path):

@@ -118,6 +118,13 @@ def test_charts_table_trial_compare_and_sql_in_the_browser(service, browser_page
     expect(page.locator("#trial-fields dd[data-field='status']")).to_have_text("failed (exited with code 1)")
     page.screenshot(path=str(tmp_path / "trial.png"), full_page=True)
 
+    page.click(f"#experiments tr[data-id='{SVM}']")  # its trials' cost, summed
+    expect(page.locator("#detail-status")).to_contain_text("5 CPU-h, 2.5 GPU-h, $0.75 on-demand "
+                                                           "(aws-us-east-1@2026-01-19)")
+    page.click("#trials tbody tr[data-id='t1']")
+    expect(page.locator("#trial-fields dd[data-field='cost']")).to_have_text(
+        "2 CPU-h, 1 GPU-h, $0.50 on-demand (aws-us-east-1@2026-01-19)")
+
     page.check(f"#experiments tr[data-id='{ASHA}'] input")
     page.check(f"#experiments tr[data-id='{SVM}'] input")
     page.click("#compare-selected")

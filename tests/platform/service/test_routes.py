@@ -136,13 +136,19 @@ def fill(lake: Lake) -> None:
     lake.append("trials", [
         {"experiment_id": SVM, "trial_id": "t1", "status": "completed", "params": json.dumps({"C": 1.0, "kernel": "rbf"}),
          "value": 0.7, "metrics": json.dumps({"accuracy": 0.7, "loss": float("nan")}), "iterations": 1,
-         "started_at": T0, "finished_at": T0 + timedelta(seconds=30), "duration_s": 30.0, "node": "n1"},
+         "started_at": T0, "finished_at": T0 + timedelta(seconds=30), "duration_s": 30.0, "node": "n1", **COST},
         {"experiment_id": SVM, "trial_id": "t2", "status": "completed", "params": json.dumps({"C": 10.0, "kernel": "rbf"}),
          "value": 0.9, "metrics": json.dumps({"accuracy": 0.9}), "iterations": 1, "started_at": T0,
-         "finished_at": T0 + timedelta(seconds=10), "duration_s": 10.0, "node": "n2", "model_uri": "/models/t2"},
+         "finished_at": T0 + timedelta(seconds=10), "duration_s": 10.0, "node": "n2", "model_uri": "/models/t2",
+         **COST, "cost_usd": 0.25},
         {"experiment_id": SVM, "trial_id": "t3", "status": "failed", "params": json.dumps({"C": 0.1, "kernel": "poly"}),
-         "started_at": T0, "finished_at": T0 + timedelta(seconds=20), "reason": "exited with code 1"},
+         "started_at": T0, "finished_at": T0 + timedelta(seconds=20), "reason": "exited with code 1",
+         "cpus": 1.0, "gpus": 0.5, "cpu_hours": 1.0, "gpu_hours": 0.5},  # stopped before its node was known
     ])
+
+
+COST = {"instance_type": "g5.xlarge", "cpus": 1.0, "gpus": 0.5, "cpu_hours": 2.0, "gpu_hours": 1.0, "cost_usd": 0.5,
+        "price_table": "aws-us-east-1@2026-01-19"}
 
 
 # -- the fake, the open routes, the token ---------------------------------------------------------------
@@ -222,7 +228,8 @@ def test_a_spec_is_submitted_as_sent_json_or_yaml(api: TestClient, jobs: FakeJob
         "experiment_id": first, "name": None, "status": "submitted", "job_status": "PENDING", "primary_metric": None,
         "mode": None, "algorithm": None, "num_samples": None, "counts": {}, "best_trial_id": None, "best_value": None,
         "best_params": None, "params": [], "created_at": None, "finished_at": None, "duration_s": None, "error": None,
-        "objectives": []}
+        "objectives": [], "cpu_hours": None, "gpu_hours": None, "cost_usd": None, "priced_trials": None,
+        "price_table": None}
 
 
 def test_a_job_that_ended_before_its_driver_wrote_a_row_is_failed(api: TestClient, jobs: FakeJobs):
@@ -313,7 +320,9 @@ def test_an_experiment_is_its_lake_row_its_counts_and_its_job(api: TestClient, l
         "counts": {"completed": 2, "failed": 1}, "best_trial_id": "t2", "best_value": 0.9,
         "best_params": {"C": 10.0, "kernel": "rbf"}, "params": ["C", "kernel"],
         "created_at": "2025-01-02T03:04:05Z", "finished_at": "2025-01-02T03:09:05Z", "duration_s": 300.0,
-        "error": None, "objectives": [{"metric": "accuracy", "mode": "max"}]}
+        "error": None, "objectives": [{"metric": "accuracy", "mode": "max"}],
+        "cpu_hours": 5.0, "gpu_hours": 2.5, "cost_usd": 0.75, "priced_trials": 2,
+        "price_table": "aws-us-east-1@2026-01-19"}
     old = api.get(f"/experiments/{OLD}").json()
     assert (old["status"], old["job_status"], old["best_value"], old["counts"]) == ("failed", None, None, {})
 
@@ -326,7 +335,7 @@ def test_trials_are_sorted_and_paged(api: TestClient, lake: Lake):
     assert t1 == {"trial_id": "t1", "status": "completed", "params": {"C": 1.0, "kernel": "rbf"}, "value": 0.7,
                   "metrics": {"accuracy": 0.7, "loss": None}, "iterations": 1, "started_at": "2025-01-02T03:04:05Z",
                   "finished_at": "2025-01-02T03:04:35Z", "duration_s": 30.0, "node": "n1", "reason": None,
-                  "model_uri": None, "restarts": None}
+                  "model_uri": None, "restarts": None, **COST}
     best = api.get(f"/experiments/{SVM}/trials", params={"sort": "value", "order": "desc"}).json()["data"]
     assert [(t["trial_id"], t["value"]) for t in best] == [("t2", 0.9), ("t1", 0.7), ("t3", None)]  # nulls last
     assert best[0]["model_uri"] == "/models/t2" and best[2]["reason"] == "exited with code 1"

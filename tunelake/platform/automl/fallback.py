@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tunelake.cluster.aws import this_instance_type
+from tunelake.cluster.cost import trial_cost
 from tunelake.metalearn import zoo
 from tunelake.platform.automl.trial import folds_of
 from tunelake.store.lake import Lake
@@ -79,6 +81,8 @@ class Fallback:
             if done else None,
             "iterations": len(self.scores), "started_at": _at(self.started), "finished_at": _at(self.finished),
             "duration_s": self.finished - self.started, "node": f"{socket.gethostname()}:driver",
+            "instance_type": this_instance_type(), "cpus": 1.0, "gpus": 0.0,
+            **trial_cost(self.finished - self.started, 1, 0, this_instance_type()).columns(),
             "reason": None if done else self.error, "dataset_id": dataset_id, "code_commit": code_commit,
         }])
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import ray
 
+from tunelake.cluster.aws import this_instance_type
 from tunelake.metalearn import zoo
 from tunelake.metalearn.ensemble import response
 from tunelake.platform.trial.result import FINAL, FOLD, Outcome, TrialResult, node_name
@@ -78,7 +79,7 @@ def automl_trial(config: dict[str, Any], data: tuple[Any, Any], task: str, metri
     pass_gate(gate)
     x, y = data
     started = time.time()
-    base = {"node": node_name(), "started_at": started, "steps": folds}
+    base = {"node": node_name(), "instance_type": this_instance_type(), "started_at": started, "steps": folds}
     scorer = get_scorer(metric)
     scores: list[float] = []
     classes = np.unique(y) if out_of_fold is not None and task == "classification" else None

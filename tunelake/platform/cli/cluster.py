@@ -26,11 +26,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "installed in each pod by Ray's pip runtime env")
     m.add_argument("-o", "--output", help="write to this file instead of stdout")
     m.set_defaults(handler=cmd_render)
+    m = cluster.add_parser("prices", help="the on-demand price table cost per trial uses: its source, date "
+                                          "and each instance type's price and size")
+    m.set_defaults(handler=cmd_prices)
     for action in ("up", "down"):
         m = cluster.add_parser(action, help=f"`ray {action}` with the rendered config")
         options.spec(m)
         options.region(m)
         m.set_defaults(handler=cmd_launcher)
+
+
+def cmd_prices(args: argparse.Namespace, out: Console) -> int:
+    from tunelake.cluster.aws import INSTANCE_TYPES
+    from tunelake.cluster.cost import price_table
+    from tunelake.platform.cli.output import table
+
+    prices = price_table()
+    out.print(table(("instance type", "vCPUs", "GPUs", "GPU", f"{prices.currency} per hour"), (
+        (name, str(t.vcpus), str(t.gpus), t.gpu_model or "", f"{prices.prices[name]:.4f}")
+        for name, t in sorted(INSTANCE_TYPES.items(), key=lambda kv: prices.prices[kv[0]])),
+        title=f"{prices.label}: on-demand, {prices.region}"))
+    out.print(f"source      {prices.source}")
+    return Exit.OK
 
 
 def cmd_render(args: argparse.Namespace, out: Console) -> int:

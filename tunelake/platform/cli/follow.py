@@ -14,7 +14,7 @@ from rich.console import Console
 
 from tunelake.errors import NotFound, UserInputError
 from tunelake.platform.cli import Exit, options
-from tunelake.platform.cli.output import plural, table
+from tunelake.platform.cli.output import describe_cost, plural, table
 from tunelake.store.lake import Lake
 
 
@@ -104,6 +104,9 @@ def cmd_show(args: argparse.Namespace, out: Console) -> int:
     best = catalog.best_trial(lake, experiment_id)
     if best:
         out.print(f"best: {best['trial_id']} {r['primary_metric']}={best['value']:.6g} {best['params']}")
+    if r.get("cpu_hours") is not None:
+        out.print("cost: " + describe_cost(r["cpu_hours"], r["gpu_hours"] or 0.0, r["cost_usd"], r["priced_trials"],
+                                           sum(c.values()), r["price_table"]))
     if r.get("error"):
         out.print(f"error: {r['error']}")
     order = browse.TrialOrder("value", descending=r["mode"] != "min")

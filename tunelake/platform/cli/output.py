@@ -112,6 +112,9 @@ def print_run(out: Console, result: Result, objectives: list[dict] | None = None
         shown = "; ".join(f"{r['trial_id']} " + ", ".join(f"{o['metric']}={v:.6g}" for o, v in
                                                          zip(objectives, r["objectives"])) for r in (front or [])[:5])
         out.print(f"pareto      {plural(len(front or []), 'trial')} on the front of {over}: {shown}")
+    spent = cost_line(result.trials)
+    if spent:
+        out.print(spent)
     out.print(f"lake        {result.lake}")
     out.print(f"models      {result.models}")
     order = "DESC" if result.mode == "max" else "ASC"
@@ -123,6 +126,30 @@ def print_run(out: Console, result: Result, objectives: list[dict] | None = None
     cause = commonest_failure(result.trials)
     if cause and not result.counts.get("completed"):
         out.print(cause)
+
+
+def cost_line(trials: Any) -> str | None:
+    """What the trials used and, where their nodes' instance types are priced, an on-demand estimate."""
+    if trials is None or not len(trials) or "cpu_hours" not in trials or trials["cpu_hours"].isna().all():
+        return None
+    return "cost        " + describe_cost(trials["cpu_hours"].sum(), trials["gpu_hours"].sum(),
+                                          trials["cost_usd"].sum(min_count=1), int(trials["cost_usd"].notna().sum()),
+                                          len(trials), trials["price_table"].dropna().max())
+
+
+def describe_cost(cpu_hours: float, gpu_hours: float, cost_usd: float | None, priced: int, total: int,
+                  price_table: str | None) -> str:
+    text = f"{cpu_hours:.3g} CPU-hours" + (f", {gpu_hours:.3g} GPU-hours" if gpu_hours else "")
+    if cost_usd is None or cost_usd != cost_usd:
+        return text + "; no price estimate: the nodes' instance type is not known (off AWS, or set " \
+                      "TUNELAKE_INSTANCE_TYPE on the nodes)"
+    some = "" if priced == total else f" for {priced} of {total} trials"
+    return text + f"; {dollars(cost_usd)} on-demand{some} ({price_table} prices)"
+
+
+def dollars(amount: float) -> str:
+    """Cents; below one cent (a trial of a few seconds) two significant digits, so it never reads $0.00."""
+    return f"${amount:,.2f}" if amount >= 0.01 else f"${amount:.2g}"
 
 
 def commonest_failure(trials: Any, lines: int = 12) -> str | None:
@@ -165,4 +192,7 @@ def print_automl(out: Console, result: AutoMLResult) -> None:
         what += f"; the default configuration (trial {holder}, {stored['value']:.4f}): refitting the best would " \
                 "overrun the time budget"
     out.print(f"model       {stored['model_uri']}/model.pkl  ({what})")
+    spent = cost_line(result.trials)
+    if spent:
+        out.print(spent)
     out.print(f"lake        {result.lake}")

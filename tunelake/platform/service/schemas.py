@@ -43,6 +43,11 @@ class ExperimentPublic(BaseModel):
     duration_s: float | None = Field(None, description="from created to finished, or to now while it runs")
     error: str | None = None
     objectives: list[Objective] = Field(default_factory=list, description="the metrics searched, primary first")
+    cpu_hours: float | None = Field(None, description="summed over its trials: CPUs reserved x duration")
+    gpu_hours: float | None = Field(None, description="summed over its trials: GPUs reserved x duration")
+    cost_usd: float | None = Field(None, description="on-demand estimate summed over the priced trials")
+    priced_trials: int | None = Field(None, description="trials whose node's instance type has a price")
+    price_table: str | None = Field(None, description="the price table of the estimate (name@version)")
 
 
 class ExperimentsPublic(BaseModel):
@@ -64,6 +69,13 @@ class TrialPublic(BaseModel):
     reason: str | None = None
     model_uri: str | None = None
     restarts: int | None = Field(None, description="starts again from a checkpoint after its worker died")
+    instance_type: str | None = Field(None, description="its node's (null off AWS)")
+    cpus: float | None = None
+    gpus: float | None = None
+    cpu_hours: float | None = None
+    gpu_hours: float | None = None
+    cost_usd: float | None = Field(None, description="its share of its node's on-demand price x its duration")
+    price_table: str | None = None
 
 
 class TrialsPublic(BaseModel):

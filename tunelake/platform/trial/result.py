@@ -72,6 +72,7 @@ class TrialResult:
     started_at: float | None = None
     steps: int | None = None
     duration_s: float | None = None
+    instance_type: str | None = None
 
     @property
     def final(self) -> bool:
@@ -97,7 +98,7 @@ class TrialResult:
 
 
 _OPTIONAL = ("node", "outcome", "reason", "exit_code", "signal", "stderr_tail", "model_uri", "started_at", "steps",
-             "duration_s")
+             "duration_s", "instance_type")
 
 
 def is_final(result: dict[str, Any]) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from ray.tune import Callback
 
+from tunelake.cluster.cost import trial_cost
 from tunelake.errors import LakeError
 from tunelake.paths import cache_root
 from tunelake.platform.trial.result import TrialResult
@@ -72,7 +73,8 @@ class LakeRecorder(Callback):
     def __init__(self, lake: Lake, experiment_id: str, tally: Tally, stop_reason: str,
                  code_commit: str | None = None, dataset_id: str | None = None,
                  replayed: frozenset[str] = frozenset(),
-                 params_view: Callable[[dict[str, Any]], dict[str, Any]] = dict) -> None:
+                 params_view: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+                 resources: tuple[float, float] = (1, 0)) -> None:
         self.lake = lake
         self.experiment_id = experiment_id
         self.tally = tally
@@ -81,6 +83,7 @@ class LakeRecorder(Callback):
         self.dataset_id = dataset_id
         self.replayed = replayed  # already in the lake as completed: count them, write nothing
         self.params_view = params_view  # what of a trial's config the lake keeps as its params
+        self.cpus, self.gpus = resources  # what each trial reserves: its cost is its share of its node
         self._trials: list[dict[str, Any]] = []
         self._results: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
@@ -89,6 +92,7 @@ class LakeRecorder(Callback):
         self._started: dict[str, float] = {}
         self._open: dict[str, Any] = {}  # started, not yet ended: closed as stopped if the search ends first
         self._node: dict[str, str] = {}
+        self._instance: dict[str, str] = {}
         self._last_flush = time.monotonic()
         self._failing_since: float | None = None
 
@@ -113,6 +117,8 @@ class LakeRecorder(Callback):
         node = sent.node or result.get("hostname")
         if node:
             self._node[tid] = str(node)
+        if sent.instance_type:
+            self._instance[tid] = sent.instance_type
         for report in sent.reports:
             metrics = report["metrics"]
             self._results.append(stamp({
@@ -189,9 +195,12 @@ class LakeRecorder(Callback):
         started = self._started.get(trial.trial_id)
         self._open.pop(trial.trial_id, None)
         now = time.time()
+        duration = (now - started) if started else None
+        cost = trial_cost(duration, self.cpus, self.gpus, self._instance.get(trial.trial_id)).columns() \
+            if duration is not None else {}
         self._trial_row(
             trial, status, value=value, metrics=_json(metrics or {}), finished_at=_ts(now),
-            started_at=_ts(started), duration_s=(now - started) if started else None, **fields,
+            started_at=_ts(started), duration_s=duration, **cost, **fields,
         )
         counts = self.tally.counts
         counts[TrialStatus.RUNNING.value] = max(0, counts[TrialStatus.RUNNING.value] - 1)
@@ -212,6 +221,9 @@ class LakeRecorder(Callback):
             "status": status.value,
             "params": _json(self.params_view(trial.config)),
             "node": self._node.get(trial.trial_id),
+            "instance_type": self._instance.get(trial.trial_id),
+            "cpus": self.cpus,
+            "gpus": self.gpus,
             "code_commit": self.code_commit,
             "dataset_id": self.dataset_id,
             "restarts": self._restarts.get(trial.trial_id),

@@ -142,7 +142,8 @@ def run_search(plan: SearchPlan) -> Tally:
     gate = start_gate(slots, plan.trial_count - len(plan.replayed), plan.cpus_per_trial, plan.gpus_per_trial)
     tally = Tally(mode=plan.mode, metric=plan.metric)
     recorder = LakeRecorder(plan.lake, plan.experiment_id, tally, plan.stop_reason, code_commit=plan.code_commit,
-                            dataset_id=plan.dataset_id, replayed=plan.replayed, params_view=plan.params_view)
+                            dataset_id=plan.dataset_id, replayed=plan.replayed, params_view=plan.params_view,
+                            resources=(plan.cpus_per_trial, plan.gpus_per_trial))
     display = ProgressDisplay(tally, plan.experiment_id, plan.trial_count) if plan.progress else None
     callbacks = [recorder, *([display] if display else []), *plan.callbacks]
     if isinstance(plan.scheduler, Lineage):

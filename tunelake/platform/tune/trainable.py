@@ -20,6 +20,7 @@ from typing import Any, Callable
 import ray
 from ray import tune
 
+from tunelake.cluster.aws import this_instance_type
 from tunelake.errors import CodeSourceError
 from tunelake.paths import cache_root
 from tunelake.platform.code import workspace
@@ -41,6 +42,7 @@ class CommandTrainable(tune.Trainable):
         self._ctx = context
         self._proc: TrialProcess | None = None
         self._node = node_name()
+        self._instance_type = this_instance_type()
         pass_gate(context.start_gate)
         self._begin(config)
 
@@ -200,7 +202,7 @@ class CommandTrainable(tune.Trainable):
         value = self._merged.get(self._ctx.primary_metric)
         failed = final.get("outcome") == Outcome.FAILED
         result = TrialResult(kind=kind, metrics=dict(self._merged), reports=self._pending, node=self._node,
-                             objective=None if failed else value, **final)
+                             instance_type=self._instance_type, objective=None if failed else value, **final)
         self._pending = []
         others = {objective_key(i): self._merged[m] for i, m in enumerate(self._ctx.objectives, 1)
                   if m in self._merged and not failed}

@@ -77,6 +77,8 @@ def _public(row: dict[str, Any], counts: dict[str, int], job_status: str | None)
         best_params=json.loads(row["best_params"]) if row.get("best_params") else None,
         params=list(spec.get("search", {})), created_at=row.get("created_at"), finished_at=row.get("finished_at"),
         duration_s=experiment_duration(row), error=row.get("error"), objectives=catalog.objectives_of(row),
+        cpu_hours=row.get("cpu_hours"), gpu_hours=row.get("gpu_hours"), cost_usd=row.get("cost_usd"),
+        priced_trials=row.get("priced_trials"), price_table=row.get("price_table"),
     )
 
 

@@ -14,6 +14,8 @@ from tunelake.platform.service.deps import Authorized, LakeDep, known_id
 from tunelake.platform.service.schemas import CurvesPublic, TrialDetail, TrialPublic, TrialsPublic
 from tunelake.store import browse, catalog
 
+COST_COLUMNS = ("instance_type", "cpus", "gpus", "cpu_hours", "gpu_hours", "cost_usd", "price_table")
+
 router = APIRouter(prefix="/experiments", tags=["trials"], dependencies=Authorized)
 
 
@@ -23,7 +25,7 @@ def _public(r: dict[str, Any]) -> dict[str, Any]:
         value=finite(r["value"]), metrics={k: finite(v) for k, v in json.loads(r["metrics"] or "{}").items()},
         iterations=r["iterations"], started_at=r["started_at"], finished_at=r["finished_at"],
         duration_s=r["duration_s"], node=r["node"], reason=r["reason"], model_uri=r["model_uri"],
-        restarts=r.get("restarts"),
+        restarts=r.get("restarts"), **{k: r.get(k) for k in COST_COLUMNS},
     )
 
 

@@ -56,6 +56,15 @@ export function duration(seconds) {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+export function cost(e) {
+  if (e.cpu_hours === null || e.cpu_hours === undefined) return "";
+  const short = (x) => String(Number(x.toPrecision(3)));
+  const hours = `${short(e.cpu_hours)} CPU-h` + (e.gpu_hours ? `, ${short(e.gpu_hours)} GPU-h` : "");
+  if (e.cost_usd === null || e.cost_usd === undefined) return hours;
+  const dollars = e.cost_usd >= 0.01 ? e.cost_usd.toFixed(2) : short(e.cost_usd);  // as the CLI writes it
+  return `${hours}, $${dollars} on-demand (${e.price_table})`;
+}
+
 export function when(iso) {
   return iso ? iso.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") : "";
 }

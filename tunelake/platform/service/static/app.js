@@ -2,7 +2,7 @@
 // the REST API (every number on the page comes from it); no build step, nothing from the network.
 "use strict";
 
-import { $, api, cell, duration, fmt, pager, query, say, token, when } from "./api.js";
+import { $, api, cell, cost, duration, fmt, pager, query, say, token, when } from "./api.js";
 import * as charts from "./charts.js";
 import { refreshTrials, setupTrials, trialState } from "./trials.js";
 import { compareTicked, setupSql, showRegret } from "./tools.js";
@@ -68,7 +68,7 @@ function summary(e, h) {
   return `${e.status}${e.job_status ? ` (Ray job ${e.job_status.toLowerCase()})` : ""} · ${total} trials`
     + `${parts.length ? ` (${parts.join(", ")})` : ""} · ${best}`
     + (e.best_params ? ` with ${JSON.stringify(e.best_params)}` : "")
-    + ` · ${duration(e.duration_s)}` + (e.error ? ` · error: ${e.error}` : "");
+    + ` · ${duration(e.duration_s)}` + (cost(e) ? ` · ${cost(e)}` : "") + (e.error ? ` · error: ${e.error}` : "");
 }
 
 async function refreshDetail() {

@@ -1,7 +1,7 @@
 // The trial table (sorted, filtered and paged by the API) and a trial's detail panel.
 "use strict";
 
-import { $, api, cell, duration, fmt, pager, query, when } from "./api.js";
+import { $, api, cell, cost, duration, fmt, pager, query, when } from "./api.js";
 import * as charts from "./charts.js";
 
 export const trialState = { experiment: null, sort: "finished_at", order: "asc", status: "", q: "", offset: 0,
@@ -76,7 +76,8 @@ export async function openTrial(trialId) {
   $("#trial-title").textContent = `trial ${t.trial_id}`;
   const fields = [["status", t.status + (t.reason ? ` (${t.reason})` : "")], ["value", fmt(t.value)],
     ["params", fmt(t.params)], ["metrics", fmt(t.metrics)], ["iterations", fmt(t.iterations)],
-    ["node", t.node || ""], ["started", when(t.started_at)], ["finished", when(t.finished_at)],
+    ["node", t.node || ""], ["instance type", t.instance_type || ""], ["cost", cost(t)],
+    ["started", when(t.started_at)], ["finished", when(t.finished_at)],
     ["duration", duration(t.duration_s)], ["exit code", fmt(t.exit_code)], ["signal", t.signal || ""],
     ["model", t.model_uri || ""], ["code commit", t.code_commit || ""]];
   $("#trial-fields").replaceChildren(...fields.flatMap(([k, v]) => {
