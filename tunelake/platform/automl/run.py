@@ -33,7 +33,7 @@ from tunelake.platform.automl.trial import OutOfFold, automl_trial, zoo_space
 from tunelake.platform.experiments.lifecycle import ExperimentRecord, Result
 from tunelake.platform.models.store import model_store
 from tunelake.platform.spec import AutoMLSpec, ModelStorage
-from tunelake.platform.tune.runner import Deadline, SearchPlan, run_search
+from tunelake.platform.tune.runner import Deadline, SearchPlan, TuneStorage, run_search
 from tunelake.platform.tune.searchers import conditional_tpe, fold_scheduler
 from tunelake.platform.tune.slots import check_a_node_fits
 from tunelake.platform.tune.trainable import function_trainable
@@ -161,7 +161,7 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, 
             trainable=function_trainable(automl_trial, data=(data.x, data.y), task=data.task, metric=metric,
                                          folds=spec.folds, seed=spec.seed, out_of_fold=out_of_fold),
             searcher=conditional_tpe(zoo_space(families), points, "max", spec.seed), num_samples=spec.trials,
-            trial_count=spec.trials, storage_path=tempfile.mkdtemp(prefix="tunelake-tune-"), stop_reason=STOPPED,
+            trial_count=spec.trials, storage=TuneStorage(tempfile.mkdtemp(prefix="tunelake-tune-")), stop_reason=STOPPED,
             scheduler=fold_scheduler(spec.folds) if spec.early_stop else None,
             stop=Deadline(deadline, reserve) if deadline else None, dataset_id=data.info.dataset_id,
             params_view=zoo.active, progress=progress, gpus_per_trial=spec.gpus_per_trial))

@@ -10,7 +10,7 @@ from tunelake.platform.experiments.lifecycle import Result
 from tunelake.platform.experiments.run import Experiment
 from tunelake.platform.spec import parse_spec
 from tunelake.platform.trial.result import FINAL, Outcome, TrialResult
-from tunelake.platform.tune.runner import can_restore, storage_path
+from tunelake.platform.tune.runner import TuneStorage, can_restore, tune_storage
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
 from tunelake.store.schema import ExperimentStatus
@@ -40,10 +40,20 @@ def resume(experiment_id: str, lake: str | None = None, address: str | None = No
     experiment = Experiment(spec, the_lake, None, address, experiment_id=experiment_id, created=row["created_at"])
     experiment.expected_commit = row["code_commit"]
     experiment.replay = _completed_results(the_lake, experiment_id)
-    state = f"{storage_path(the_lake)}/{experiment_id}"
-    if not can_restore(state):
-        raise UserInputError(f"experiment {experiment_id!r} has no saved Tune state at {state}; it cannot be resumed")
+    # in the lake (a search that spanned nodes) or in this machine's cache: wherever the run left it
+    places = {str(s): s for s in (tune_storage(the_lake, shared=True), tune_storage(the_lake, shared=False))}.values()
+    experiment.storage = next((s for s in places if _restorable(s, experiment_id)), None)
+    if experiment.storage is None:
+        where = " or ".join(str(s.state_path(experiment_id)) for s in places)
+        raise UserInputError(f"experiment {experiment_id!r} has no saved Tune state at {where}; it cannot be resumed")
     return experiment.run(progress=progress, restore=True)
+
+
+def _restorable(storage: TuneStorage, experiment_id: str) -> bool:
+    try:
+        return can_restore(storage, experiment_id)
+    except OSError:  # the lake's storage is unreachable: as if the state were not there (the message says where)
+        return False
 
 
 def _completed_results(lake: Lake, experiment_id: str) -> dict[str, dict[str, Any]]:

@@ -27,7 +27,7 @@ from tunelake.platform.code.staged import StagedSource
 from tunelake.platform.experiments.lifecycle import ExperimentRecord, Result
 from tunelake.platform.models.store import ModelStore, model_store
 from tunelake.platform.spec import POPULATION, Backend, Spec, load_spec, parse_spec
-from tunelake.platform.tune.runner import SearchPlan, run_search, storage_path
+from tunelake.platform.tune.runner import SearchPlan, TuneStorage, run_search, tune_storage
 from tunelake.platform.tune.schedulers import STOP_REASONS, make_scheduler
 from tunelake.platform.tune.searchers import check_installed, make_searcher
 from tunelake.platform.tune.slots import check_a_node_fits
@@ -89,6 +89,7 @@ class Experiment:
         self.snapshot: Snapshot | None = None
         self.expected_commit: str | None = None
         self.replay: dict[str, dict[str, Any]] = {}
+        self.storage: TuneStorage | None = None  # where Tune's state is (resume: where the run left it)
         self.evaluated: list[tuple[dict[str, Any], float]] = []
         self.meta_points: list[dict[str, Any]] = []  # warm_start.meta: run these first
 
@@ -162,7 +163,7 @@ class Experiment:
             trainable=command_trainable(context, spec.resources.cpus_per_trial, spec.resources.gpus_per_trial),
             searcher=make_searcher(opt, points, self.evaluated, [mode.value for _, mode in spec.objectives()]),
             scheduler=make_scheduler(opt, spec.search, spec.mutable()),
-            num_samples=opt.samples(), trial_count=spec.trial_count(), storage_path=storage_path(self.lake),
+            num_samples=opt.samples(), trial_count=spec.trial_count(), storage=self.storage or tune_storage(self.lake),
             stop_reason=STOP_REASONS[opt.scheduler],
             max_concurrent=opt.max_concurrent_trials,
             cpus_per_trial=spec.resources.cpus_per_trial, gpus_per_trial=spec.resources.gpus_per_trial,

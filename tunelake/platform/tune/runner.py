@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol
 
+import ray
 from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig
 from ray.tune.search import BasicVariantGenerator, Searcher
@@ -28,7 +29,7 @@ from tunelake.platform.tune.progress import ProgressDisplay
 from tunelake.platform.tune.recorder import LakeRecorder
 from tunelake.platform.tune.schedulers import Lineage
 from tunelake.platform.tune.tally import Tally
-from tunelake.platform.tune.slots import close_gate, concurrency, start_gate
+from tunelake.platform.tune.slots import autoscaling, close_gate, concurrency, start_gate
 from tunelake.store.lake import Lake
 
 # Tune reads these when the driver runs; tunelake writes its own records, so
@@ -49,10 +50,34 @@ TEARDOWN_S = 2.0
 """Tune's time to stop in-flight trials and shut a search down (about 1.8 s on 2 cores)."""
 
 
-def storage_path(lake: Lake) -> str:
-    """Where Tune keeps the state of searches on ``lake``: beside a local lake, else in the cache."""
+@dataclass(frozen=True)
+class TuneStorage:
+    """Where Tune keeps a search's state and its trials' checkpoints: a path, on ``filesystem`` (pyarrow's;
+    None: the local disk)."""
+
+    path: str
+    filesystem: Any = None
+
+    def state_path(self, experiment_id: str) -> str:
+        return f"{self.path}/{experiment_id}"
+
+    def __str__(self) -> str:
+        return self.path if self.filesystem is None else f"s3://{self.path}"
+
+
+def tune_storage(lake: Lake, shared: bool | None = None) -> TuneStorage:
+    """Where Tune keeps the searches of ``lake``: beside a local lake; for a lake on S3, in the lake
+    (``_tune/``) when the Ray cluster spans several nodes or may add them (``shared``: a trial restarted on
+    another node must find its checkpoint), else in the driver's cache, so an S3 outage never stops a
+    search on one machine."""
     local = lake.fs.local_path()
-    return str((local / "_tune") if local else cache_root() / "tune")
+    if local:
+        return TuneStorage(str(local / "_tune"))
+    if shared is None:
+        shared = len([n for n in ray.nodes() if n.get("Alive")]) > 1 or autoscaling()
+    if shared:
+        return TuneStorage(lake.fs.path("_tune"), lake.fs.fs)
+    return TuneStorage(str(cache_root() / "tune"))
 
 
 def use_tune_env() -> None:
@@ -94,7 +119,7 @@ class SearchPlan:
     ``trainable`` takes the start gate (``None`` when trials run one at a
     time) and returns the Tune trainable. ``metric`` is the user's name for
     the objective, the value the lake's rows carry. ``restore`` continues
-    the run saved under ``storage_path`` instead of starting one.
+    the run saved in ``storage`` instead of starting one.
     """
 
     experiment_id: str
@@ -105,7 +130,7 @@ class SearchPlan:
     searcher: Searcher
     num_samples: int
     trial_count: int
-    storage_path: str
+    storage: TuneStorage
     stop_reason: str
     scheduler: Any = None
     max_concurrent: int | None = None
@@ -131,7 +156,7 @@ class SearchPlan:
     @property
     def state_path(self) -> str:
         """Where Tune keeps this search's state (what ``tunelake resume`` restores)."""
-        return f"{self.storage_path}/{self.experiment_id}"
+        return self.storage.state_path(self.experiment_id)
 
 
 def run_search(plan: SearchPlan) -> Tally:
@@ -197,14 +222,14 @@ def graceful_stop() -> Iterator[list[int]]:
         yield got
 
 
-def can_restore(state_path: str) -> bool:
-    """Whether Tune saved a search's state at ``state_path`` (:attr:`SearchPlan.state_path`)."""
-    return tune.Tuner.can_restore(state_path)
+def can_restore(storage: TuneStorage, experiment_id: str) -> bool:
+    """Whether Tune saved the state of a search in ``storage``."""
+    return tune.Tuner.can_restore(storage.state_path(experiment_id), storage_filesystem=storage.filesystem)
 
 
 def _restored(plan: SearchPlan, trainable: Any, callbacks: list[Any]) -> tune.Tuner:
     tuner = tune.Tuner.restore(plan.state_path, trainable=trainable, resume_unfinished=True, resume_errored=True,
-                               param_space=plan.param_space)
+                               param_space=plan.param_space, storage_filesystem=plan.storage.filesystem)
     set_callbacks(tuner, callbacks)
     return tuner
 
@@ -231,7 +256,8 @@ def _new_tuner(plan: SearchPlan, trainable: Any, callbacks: list[Any], slots: in
             time_budget_s=plan.time_budget_s, reuse_actors=True,
         ),
         run_config=RunConfig(
-            name=plan.experiment_id, storage_path=plan.storage_path, verbose=0, callbacks=callbacks, stop=plan.stop,
+            name=plan.experiment_id, storage_path=plan.storage.path, storage_filesystem=plan.storage.filesystem,
+            verbose=0, callbacks=callbacks, stop=plan.stop,
             failure_config=FailureConfig(max_failures=plan.max_failures),
             # a trial asks for a checkpoint when it wrote one (trial/checkpoint.py), and schedulers when they pause
             checkpoint_config=CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False,

@@ -34,7 +34,7 @@ from tunelake.platform.automl.run import ZOO_CODE, Data, metric_of, read_data
 from tunelake.platform.automl.trial import automl_trial, zoo_space
 from tunelake.platform.experiments.lifecycle import ExperimentRecord
 from tunelake.platform.spec import AutoMLSpec
-from tunelake.platform.tune.runner import SearchPlan, run_search
+from tunelake.platform.tune.runner import SearchPlan, TuneStorage, run_search
 from tunelake.platform.tune.searchers import conditional_tpe
 from tunelake.platform.tune.trainable import function_trainable
 from tunelake.store import catalog
@@ -109,7 +109,7 @@ def score_pool(lake: Lake, path: Path, target: str = "target", max_rows: int = M
             trainable=function_trainable(automl_trial, data=(data.x, data.y), task=data.task, metric=metric,
                                          folds=folds, seed=seed),
             searcher=conditional_tpe(zoo_space(families), points, "max", seed), num_samples=len(points),
-            trial_count=len(points), storage_path=tempfile.mkdtemp(prefix="tunelake-tune-"),
+            trial_count=len(points), storage=TuneStorage(tempfile.mkdtemp(prefix="tunelake-tune-")),
             stop_reason="stopped", dataset_id=full.info.dataset_id, params_view=zoo.active))
         experiment.finish()
     return experiment_id
