@@ -55,7 +55,8 @@ node's price is known)."""
 
 
 def experiment(lake: Lake, experiment_id: str) -> dict[str, Any] | None:
-    rows = query(lake, f"{_SEEN} WHERE experiment_id = ?", [experiment_id]).to_pylist()
+    # its own partition of trials only: the cost sums need no other experiment's files
+    rows = query(lake, f"{_SEEN} WHERE experiment_id = ?", [experiment_id], experiment_id).to_pylist()
     return rows[0] if rows else None
 
 

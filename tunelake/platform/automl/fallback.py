@@ -73,6 +73,7 @@ class Fallback:
     def record(self, lake: Lake, experiment_id: str, dataset_id: str | None, code_commit: str | None) -> None:
         """Its row in ``trials``, as a search trial's would be (completed with its score, or failed)."""
         done = self.model is not None
+        instance = this_instance_type()  # the driver's machine: the default is fitted in its thread, on 1 CPU
         lake.append(TRIALS, [{
             "experiment_id": experiment_id, "trial_id": TRIAL_ID,
             "status": (TrialStatus.COMPLETED if done else TrialStatus.FAILED).value,
@@ -81,8 +82,8 @@ class Fallback:
             if done else None,
             "iterations": len(self.scores), "started_at": _at(self.started), "finished_at": _at(self.finished),
             "duration_s": self.finished - self.started, "node": f"{socket.gethostname()}:driver",
-            "instance_type": this_instance_type(), "cpus": 1.0, "gpus": 0.0,
-            **trial_cost(self.finished - self.started, 1, 0, this_instance_type()).columns(),
+            "instance_type": instance, "cpus": 1.0, "gpus": 0.0,
+            **trial_cost(self.finished - self.started, 1.0, 0.0, instance).columns(),
             "reason": None if done else self.error, "dataset_id": dataset_id, "code_commit": code_commit,
         }])
 
