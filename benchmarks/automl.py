@@ -231,6 +231,8 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=8)
     parser.add_argument("--min-rows", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=3, help="splits per dataset, each with its own seed")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first split's seed (to add seeds to an earlier run in a file of their own)")
     parser.add_argument("--budgets", type=float, nargs="+", default=[30.0],
                         help="seconds of search per contender and dataset (each budget is a run of its own)")
     parser.add_argument("--only", nargs="+", help="only these searching contenders")
@@ -252,7 +254,7 @@ def main() -> None:
         for path in pick(args.directory, args.datasets, args.min_rows):
             task, group = index[path.name]["task"], index[path.name]["group"]
             held_out = frozenset(d for d, g in groups.items() if g == group)
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 train, test = split(path, task, workdir, seed)
                 held_out |= {fingerprint(train)}
                 proposal = first_proposal(train, task, lake, held_out)
@@ -263,7 +265,8 @@ def main() -> None:
                 for budget in args.budgets:
                     rows.append({**compare(path.stem, task, seed, searches(
                         args, train, test, task, lake, held_out, seed, budget, nearest)), "budget_s": budget})
-    summary = {"datasets": len({r["dataset"] for r in rows}), "seeds": args.seeds, "ensemble": args.ensemble,
+    summary = {"datasets": len({r["dataset"] for r in rows}), "seeds": args.seeds, "first_seed": args.first_seed,
+               "ensemble": args.ensemble,
                "by_budget": [summarize(rows, b) for b in [None, *args.budgets]]}
     print(json.dumps(summary, indent=2))
     if args.out:

@@ -42,8 +42,9 @@ RUNS = [
      "--out", "benchmarks/results/automl-ensemble.json"],
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--budgets", "10", "30",
      "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v2.json"],
-    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--budgets", "60",
-     "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v2-60.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--budgets", "10", "60",
+     "--only", "tunelake-warm", "tunelake-cold", "flaml", "autogluon",
+     "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v3.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
 ]
@@ -212,7 +213,10 @@ def headline() -> str | None:
                      f"{top['mlflow_write_s'] / top['tunelake_write_s']:,.0f}x faster; MLflow answers the same "
                      f"questions in {min(ratios):.1f}x to {max(ratios):,.0f}x tunelake's time (scans gain most, "
                      "point lookups least)")
-    if auto:
+    latest = load("automl-v3.json")
+    if latest:
+        lines.append(_budgets_headline(latest["summary"]))
+    elif auto:
         s = auto["summary"]
         splits = f", {s['splits']} splits" if "splits" in s else ""
         lines.append(f"- AutoML at equal budgets ({s['datasets']} datasets{splits}, {s['budget_s']:.0f} s): mean rank "
@@ -226,22 +230,26 @@ def headline() -> str | None:
     return "\n".join(lines) if lines else None
 
 
-def automl_v2() -> str | None:
-    """The v2 benchmark (budgets, AutoGluon, the first proposal): mean rank and wins of warm tunelake per budget;
-    the 60 s budget is a run of its own, appended to the table when it is there."""
-    runs = [d for d in (load("automl-v2.json"), load("automl-v2-60.json")) if d]
-    if not runs:
+def _budgets_headline(s: dict) -> str:
+    names = {"tunelake-warm": "warm", "flaml": "FLAML", "autogluon": "AutoGluon"}
+    parts = [f"at {b['budget_s']:.0f} s " + ", ".join(f"{label} {b['mean_rank'][n]:.2f}" for n, label in names.items()
+                                                      if n in b["mean_rank"])
+             for b in s["by_budget"] if b["budget_s"] is not None]
+    first = next(b for b in s["by_budget"] if b["budget_s"] is None)["first-proposal_vs_hgb-default"]
+    return (f"- AutoML against FLAML and AutoGluon ({s['datasets']} datasets, {s['seeds']} split(s) each), mean rank "
+            f"(1 = best) {'; '.join(parts)}; the first proposal beats or ties the untuned default on "
+            f"{first['wins'] + first['ties']} of {first['wins'] + first['ties'] + first['losses']} test splits")
+
+
+def automl_budgets(name: str) -> str | None:
+    """A run of the budgets benchmark (AutoGluon, the first proposal): mean rank and wins of warm tunelake (or,
+    untimed, of the first proposal) per budget."""
+    data = load(name)
+    if not data:
         return None
-    rows = []
-    notes = []
-    for data in runs:
-        rows += _budget_rows(data)
-        s = data["summary"]
-        budgets = ", ".join("untimed" if b["budget_s"] is None else f"{b['budget_s']:.0f} s"
-                            for b in s["by_budget"])
-        notes.append(f"{budgets}: {s['datasets']} datasets, {s['seeds']} seed(s) each")
-    return (table(["budget", "contender", "mean rank", "models", "warm (or first proposal) vs it: W / T / L"], rows)
-            + "\n\n" + "; ".join(notes) + ".")
+    s = data["summary"]
+    return (table(["budget", "contender", "mean rank", "models", "warm (or first proposal) vs it: W / T / L"],
+                  _budget_rows(data)) + f"\n\n{s['datasets']} datasets, {s['seeds']} seed(s) each.")
 
 
 def _budget_rows(data: dict) -> list[list[str]]:
@@ -279,7 +287,8 @@ def loo() -> str | None:
 
 TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
-    "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "automl-v2": automl_v2,
+    "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "automl-v2": lambda: automl_budgets("automl-v2.json"),
+    "automl-v3": lambda: automl_budgets("automl-v3.json"),
 }
 
 

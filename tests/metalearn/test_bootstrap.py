@@ -62,6 +62,11 @@ def test_the_pool_is_scored_everywhere_and_the_artifact_starts_automl_warm(ray_c
     evidence = proposals[0]["evidence"][0]
     assert 0 <= evidence["predicted_normalized_score"] <= 1.2 and "expected_accuracy" in evidence
     assert [d["dataset"] for d in evidence["nearest_datasets"]] and "portfolio_rank" in evidence
+    assert 0 <= evidence["chance_beats_or_ties_default"] <= 1
+    assert main(["recommend", str(DATASETS / "haberman.parquet"), "--target", "target", "-k", "2",
+                 "--lake", lake_uri]) == 0
+    shown = capsys.readouterr().out
+    assert "vs default" in shown and f"{evidence['chance_beats_or_ties_default']:.0%}" in shown
 
     # a warm AutoML search runs the meta-model's top pick among its first trials (two start at once here)
     assert main(["automl", str(DATASETS / "haberman.parquet"), "--target", "target", "--trials", "5",

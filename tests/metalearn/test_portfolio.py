@@ -10,12 +10,12 @@ import pytest
 
 from tunelake.metalearn import zoo
 from tunelake.metalearn.artifact import ARTIFACT_VERSION, Artifact, load_artifact, save_to_lake
-from tunelake.metalearn.build import build_artifact, matrix_of, merge
+from tunelake.metalearn.build import FIRST_TARGET, SHIPPABLE, build_artifact, matrix_of, merge
 from tunelake.metalearn.loo import leave_one_group_out
 from tunelake.metalearn.matrix import Matrix, normalized_errors
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel, config_vector, design
 from tunelake.metalearn.pool import DRAWS, POOL_VERSION, candidates
-from tunelake.metalearn.portfolio import greedy, interleave, safe_first
+from tunelake.metalearn.portfolio import greedy, interleave, safe_first, sure_first
 from tunelake.metalearn.propose import propose
 from tunelake.store.lake import Lake
 
@@ -54,6 +54,14 @@ def test_the_default_goes_first_unless_a_pick_is_expected_to_beat_it_clearly():
     assert safe_first([3, 2, 1], predicted, default=0, margin=0.0) == [3, 0, 2, 1]
 
 
+def test_the_surest_of_the_first_picks_goes_first_only_when_the_guard_is_sure_enough():
+    chance = np.array([1.0, 0.6, 0.95, 0.97, 0.99])  # index 0 is the default (it ties itself)
+    assert sure_first([1, 2, 3, 0, 4], chance, default=0, threshold=0.9, among=3) == [3, 0, 1, 2, 4]
+    assert sure_first([1, 2, 3, 4], chance, default=0, threshold=0.98, among=3) == [0, 1, 2, 3, 4]  # 4 is too far
+    assert sure_first([1, 2], chance, default=0, threshold=0.9, among=10) == [2, 0, 1]
+    assert sure_first([0], chance, default=0) == [0]
+
+
 def _matrix(task: str = "classification", n: int = 12, seed: int = 0) -> Matrix:
     """A matrix where the best family depends on a meta-feature: linear on 'wide' data, forests elsewhere."""
     rng = np.random.default_rng(seed)
@@ -81,12 +89,29 @@ def test_the_meta_model_learns_which_family_fits_which_data():
     assert config_vector({"family": "linear", "C": 10.0})[len(zoo.FAMILIES):].count(1.0) == 1  # log10(10)
 
 
+def test_the_guard_knows_where_the_default_loses_and_keeps_it_first_elsewhere():
+    matrix = _matrix()
+    default = zoo.active(zoo.default_config())
+    matrix.scores[1::2, matrix.configs.index(default)] += 0.05  # on narrow data nothing beats the default
+    artifact = build_artifact({"classification": matrix}, evaluate=False)
+    history = artifact.tasks["classification"]
+    guard = MetaModel(history.guard_model)
+    linear = zoo.active(zoo.default_config("linear"))
+    wide, narrow = {"log_rows": 2.5, "dimensionality": 1.0, "lm_linear": 0.8}, {**matrix.meta_features[1]}
+    assert guard.predict(wide, [linear])[0] > 0.9 > 0.1 > guard.predict(narrow, [linear])[0]
+    (first,) = propose(artifact, "classification", narrow, 1, [])
+    assert first.config == default  # no pick is surely better than the default on narrow data: it goes first
+    (first,) = propose(artifact, "classification", wide, 1, [])
+    assert first.config["family"] == "linear" and first.evidence[0]["chance_beats_or_ties_default"] > 0.9
+
+
 def test_leave_one_group_out_shows_the_meta_model_beats_the_static_portfolio_where_data_differ():
     figures = leave_one_group_out(_matrix(n=10))
     assert figures["datasets"] == 10
     assert figures["metamodel"]["mean_error_k1"] < figures["portfolio"]["mean_error_k1"]
     # on the wide half the default (boosted trees) is beaten by a linear model, and the meta-model says so
     assert figures["metamodel"]["first_wins"] >= 4 and figures["default"]["first_wins"] == 0
+    assert figures["metamodel, sure"]["first_wins"] >= 4  # the guard lets a pick that surely wins go first
 
 
 def test_the_artifact_round_trips_and_refuses_another_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -122,6 +147,9 @@ def test_the_shipped_artifact_loads_and_knows_both_tasks():
     for task, history in artifact.tasks.items():
         assert len(history.datasets) >= 30 and len(history.config_ids) >= 100, task
         assert history.evaluation and history.strategy in history.evaluation, task
+        reached = [s for s in SHIPPABLE if history.evaluation[s]["first_beats_or_ties_default"] >= FIRST_TARGET]
+        assert not reached or history.strategy in reached, task  # the target, where an ordering reaches it
+        assert history.guard_model, task
         assert artifact.model(task) is not None
 
 

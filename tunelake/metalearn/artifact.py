@@ -20,7 +20,7 @@ from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel
 from tunelake.metalearn.pool import POOL_VERSION
 
-ARTIFACT_VERSION = 2
+ARTIFACT_VERSION = 3
 SHIPPED = Path(__file__).with_name("artifact.json")
 IN_LAKE = "_metalearn/artifact.json"
 
@@ -42,6 +42,8 @@ class TaskHistory(BaseModel):
     portfolio: list[str] = Field(description="config ids in the greedy portfolio's order")
     meta_model: str = Field(description="LightGBM model text, zlib + base64: (meta-features, configuration) -> "
                             "normalized score")
+    guard_model: str | None = Field(None, description="LightGBM classifier text, zlib + base64: (meta-features, "
+                                    "configuration) -> chance of beating or tying the untuned default")
     feature_names: list[str] = Field(default_factory=lambda: list(FEATURE_NAMES))
     strategy: str = Field("metamodel+portfolio", description="the ordering the leave-one-group-out numbers chose")
     evaluation: dict[str, Any] = Field(default_factory=dict, description="leave-one-group-out figures per strategy")

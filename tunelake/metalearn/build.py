@@ -19,7 +19,7 @@ from tunelake.metalearn.artifact import Artifact, HistoryDataset, TaskHistory
 from tunelake.metalearn.features import FEATURE_SET
 from tunelake.metalearn.learnable import DEFAULT_METRIC
 from tunelake.metalearn.matrix import Matrix, from_rows, normalized_errors
-from tunelake.metalearn.metamodel import MetaModel, examples
+from tunelake.metalearn.metamodel import MetaModel, examples, guard_examples
 from tunelake.metalearn.pool import POOL_VERSION, candidates
 from tunelake.metalearn.portfolio import greedy
 from tunelake.metalearn.zoo import FAMILIES
@@ -29,8 +29,12 @@ from tunelake.store.lake import Lake
 POOL_COMMAND = "tunelake metalearn bootstrap"
 """The command the dense bootstrap's experiments carry (how the lake tells them from other searches)."""
 PORTFOLIO_SIZE = 32
-SHIPPABLE = ("metamodel+portfolio, safe", "metamodel+portfolio", "metamodel, safe", "metamodel", "nearest, safe",
-             "nearest", "portfolio")
+SHIPPABLE = ("metamodel+portfolio, sure", "metamodel+portfolio, safe", "metamodel+portfolio", "metamodel, sure",
+             "metamodel, safe", "metamodel", "nearest, sure", "nearest, safe", "nearest", "portfolio")
+FIRST_TARGET = 0.8
+"""The share of held-out datasets on which an ordering's first proposal must beat or tie the untuned default
+for it to ship: among those that reach it, the lowest error ships. A first proposal worse than doing nothing
+clever costs a user's trust more than a slightly better average earns."""
 MIN_TRIALS = 5
 """A dataset of a lake teaches the meta-model once it has this many completed trials (fewer say little about
 which configurations are better there)."""
@@ -69,10 +73,11 @@ def task_history(matrix: Matrix, extra: tuple[list, list, list] | None = None, e
     strategy = SHIPPABLE[0]
     if evaluate and len(set(matrix.groups or matrix.names)) > 1:
         evaluation = loo.leave_one_group_out(matrix)
-        ranked = sorted(SHIPPABLE, key=lambda s: (_overall(evaluation[s]), SHIPPABLE.index(s)))
+        ranked = sorted(SHIPPABLE, key=lambda s: (evaluation[s]["first_beats_or_ties_default"] < FIRST_TARGET,
+                                                  _overall(evaluation[s]), SHIPPABLE.index(s)))
         strategy = ranked[0]
-        say(f"{matrix.task}: {len(matrix.dataset_ids)} datasets; ships {strategy} "
-            f"({', '.join(f'{s} {_overall(evaluation[s]):.4f}' for s in ranked)})")
+        say(f"{matrix.task}: {len(matrix.dataset_ids)} datasets; ships {strategy} (error, first beats or ties the "
+            f"default: {'; '.join(_judged(s, evaluation[s]) for s in ranked)})")
     return TaskHistory(
         metric=DEFAULT_METRIC[matrix.task], config_ids=matrix.config_ids,
         datasets=[HistoryDataset(dataset_id=d, name=n, group=g, meta_features=m,
@@ -80,7 +85,20 @@ def task_history(matrix: Matrix, extra: tuple[list, list, list] | None = None, e
                   for d, n, g, m, row in zip(matrix.dataset_ids, matrix.names, matrix.groups or matrix.names,
                                              matrix.meta_features, matrix.scores)],
         portfolio=[matrix.config_ids[i] for i in greedy(errors, PORTFOLIO_SIZE)],
-        meta_model=MetaModel.fit(x, y).text, strategy=strategy, evaluation=evaluation, extra_trials=extra_rows)
+        meta_model=MetaModel.fit(x, y).text, guard_model=_guard(matrix), strategy=strategy, evaluation=evaluation,
+        extra_trials=extra_rows)
+
+
+def _guard(matrix: Matrix) -> str | None:
+    """The guard, fitted on the matrix alone (a lake's other trials rarely ran the default beside them)."""
+    if loo.DEFAULT_CONFIG not in matrix.configs:
+        return None
+    x, y = guard_examples(matrix.meta_features, matrix.configs, matrix.scores, loo.default_index(matrix))
+    return MetaModel.fit(x, y, guard=True).text if 0 < y.sum() < len(y) else None
+
+
+def _judged(strategy: str, figures: dict[str, Any]) -> str:
+    return f"{strategy} {_overall(figures):.4f}, {figures['first_beats_or_ties_default']:.0%}"
 
 
 def _overall(figures: dict[str, Any]) -> float:

@@ -17,19 +17,20 @@ from typing import Callable
 import numpy as np
 
 from tunelake.metalearn.matrix import Matrix, normalized_errors
-from tunelake.metalearn.metamodel import MetaModel, examples, meta_vector
-from tunelake.metalearn.portfolio import best_of_first, greedy, interleave, safe_first
+from tunelake.metalearn.metamodel import TIE, MetaModel, examples, guard_examples, meta_vector
+from tunelake.metalearn.portfolio import best_of_first, greedy, interleave, safe_first, sure_first
 from tunelake.metalearn.zoo import DEFAULT_FAMILY, active, default_config
 
 KS = (1, 3, 5, 10, 25)
-TIE = 1e-4
-"""Scores closer than this are a tie (accuracy on a few hundred rows moves in steps of 1e-3 or more)."""
 NEIGHBOURS = 5
 Strategy = Callable[[Matrix, dict[str, float]], list[int]]
 
 
+DEFAULT_CONFIG = active(default_config(DEFAULT_FAMILY))
+
+
 def default_index(matrix: Matrix) -> int:
-    return matrix.configs.index(active(default_config(DEFAULT_FAMILY)))
+    return matrix.configs.index(DEFAULT_CONFIG)
 
 
 def portfolio(train: Matrix, meta: dict[str, float]) -> list[int]:
@@ -46,17 +47,21 @@ def nearest(train: Matrix, meta: dict[str, float]) -> list[int]:
     return list(np.argsort(train.errors()[near].mean(axis=0), kind="stable"))
 
 
-_LAST_FIT: dict[tuple[str, ...], MetaModel] = {}
+_LAST_FIT: dict[tuple[tuple[str, ...], bool], MetaModel] = {}
 
 
-def fit_on(train: Matrix) -> MetaModel:
-    """The meta-model of ``train`` (the last one is kept: two strategies ask for the same fold's)."""
-    key = tuple(train.dataset_ids)
+def fit_on(train: Matrix, guard: bool = False) -> MetaModel:
+    """The meta-model (or, with ``guard``, the guard) of ``train``; the last fold's are kept, as several
+    strategies ask for the same ones."""
+    key = (tuple(train.dataset_ids), guard)
     if key not in _LAST_FIT:
-        errors = train.errors()
-        x, y = examples(train.meta_features, [train.configs] * len(train.dataset_ids), list(errors))
-        _LAST_FIT.clear()
-        _LAST_FIT[key] = MetaModel.fit(x, y)
+        if guard:
+            x, y = guard_examples(train.meta_features, train.configs, train.scores, default_index(train))
+        else:
+            x, y = examples(train.meta_features, [train.configs] * len(train.dataset_ids), list(train.errors()))
+        for old in [k for k in _LAST_FIT if k[0] != key[0]]:
+            del _LAST_FIT[old]
+        _LAST_FIT[key] = MetaModel.fit(x, y, guard=guard)
     return _LAST_FIT[key]
 
 
@@ -71,6 +76,15 @@ def safe(strategy: Strategy) -> Strategy:
     def ordered(train: Matrix, meta: dict[str, float]) -> list[int]:
         predicted = fit_on(train).predict(meta, train.configs)
         return safe_first(strategy(train, meta), predicted, default_index(train))
+    return ordered
+
+
+def sure(strategy: Strategy) -> Strategy:
+    """``strategy``'s order, but the default first unless the guard is sure enough that one of the order's
+    first picks beats or ties it (:func:`~tunelake.metalearn.portfolio.sure_first`)."""
+    def ordered(train: Matrix, meta: dict[str, float]) -> list[int]:
+        chance = fit_on(train, guard=True).predict(meta, train.configs)
+        return sure_first(strategy(train, meta), chance, default_index(train))
     return ordered
 
 
@@ -89,7 +103,8 @@ STRATEGIES: dict[str, Strategy] = {
     "metamodel": metamodel,
     "metamodel+portfolio": lambda train, meta: interleave(metamodel(train, meta), portfolio(train, meta)),
 }
-STRATEGIES |= {f"{name}, safe": safe(STRATEGIES[name]) for name in ("metamodel", "metamodel+portfolio", "nearest")}
+STRATEGIES |= {f"{name}, {label}": hedge(STRATEGIES[name]) for label, hedge in (("safe", safe), ("sure", sure))
+               for name in ("metamodel", "metamodel+portfolio", "nearest")}
 
 
 def leave_one_group_out(matrix: Matrix, strategies: dict[str, Strategy] | None = None) -> dict[str, object]:

@@ -7,6 +7,13 @@ like this, relative to the best known there (1 = as good as the best,
 ones it has not (a user's own trials), and generalizes across datasets
 instead of copying the nearest one. Kept as LightGBM's own text format in
 the artifact, which loads in milliseconds and does not depend on pickle.
+
+A second model, the guard, learns from the same pairs whether a
+configuration beats or ties the untuned default on that dataset. A
+normalized score says how good a pick is expected to be; the guard says how
+sure that it is no worse than doing nothing clever, which the score alone
+calibrates badly (a pick expected to be good on average can still lose to
+the default on one dataset in three).
 """
 
 from __future__ import annotations
@@ -69,15 +76,18 @@ class MetaModel:
     _booster: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray) -> MetaModel:
+    def fit(cls, x: np.ndarray, y: np.ndarray, guard: bool = False) -> MetaModel:
+        """A regressor of the normalized score; with ``guard``, a classifier whose prediction is the chance of
+        beating or tying the default (``y`` then 1 or 0)."""
         import lightgbm
 
-        model = lightgbm.LGBMRegressor(**SETTINGS).fit(x, y)
+        model = (lightgbm.LGBMClassifier if guard else lightgbm.LGBMRegressor)(**SETTINGS).fit(x, y)
         packed = zlib.compress(model.booster_.model_to_string().encode(), 9)
         return cls(base64.b64encode(packed).decode("ascii"))
 
     def predict(self, meta: dict[str, float], configs: list[dict[str, Any]]) -> np.ndarray:
-        """Expected normalized score (1 = the best known on such data) of each configuration on ``meta``'s data."""
+        """Expected normalized score (1 = the best known on such data) of each configuration on ``meta``'s data;
+        for a guard, each one's chance of beating or tying the default there."""
         if not configs:
             return np.zeros(0)
         return self.predict_rows(design(meta, configs))
@@ -98,3 +108,17 @@ def examples(metas: list[dict[str, float]], configs_per_dataset: list[list[dict[
     if not xs:
         return np.zeros((0, len(FEATURE_NAMES))), np.zeros(0)
     return np.vstack(xs), np.concatenate(ys)
+
+
+TIE = 1e-4
+"""Scores closer than this are a tie (accuracy on a few hundred rows moves in steps of 1e-3 or more)."""
+
+
+def guard_examples(metas: list[dict[str, float]], configs: list[dict[str, Any]], scores: np.ndarray,
+                   default: int) -> tuple[np.ndarray, np.ndarray]:
+    """The guard's training rows from a matrix: 1 where a configuration scored at least the default's score
+    (column ``default``) on that dataset, else 0; a failed configuration loses to a default that ran."""
+    s = np.where(np.isnan(scores), -np.inf, scores)
+    y = (s >= s[:, [default]] - TIE).astype(int)
+    x = np.vstack([design(m, configs) for m in metas]) if metas else np.zeros((0, len(FEATURE_NAMES)))
+    return x, y.ravel()

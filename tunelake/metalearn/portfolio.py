@@ -60,3 +60,23 @@ def safe_first(order: list[int], predicted: np.ndarray, default: int, margin: fl
     if rest and predicted[rest[0]] - predicted[default] >= margin:
         return [rest[0], default, *rest[1:]]
     return [default, *rest]
+
+
+SURE = 0.9
+"""How sure the guard must be that a pick beats or ties the default before it goes first. Leave-one-group-out
+on the shipped matrix chose it: at 0.9 the first proposal beats or ties the default on 86% of the 118 held-out
+datasets and wins on 43%; lower thresholds win more often and lose more often too (at 0.7, one loss in four)."""
+AMONG = 10
+"""How many of an order's first picks the guard may choose from (the surest of them goes first)."""
+
+
+def sure_first(order: list[int], chance: np.ndarray, default: int, threshold: float = SURE,
+               among: int = AMONG) -> list[int]:
+    """``order`` with, first, the one of its first ``among`` picks the guard is surest beats or ties the
+    ``default`` (``chance``, per configuration), then the default; when none reaches ``threshold``, the default
+    first and ``order`` after it."""
+    rest = [i for i in order if i != default]
+    surest = max(rest[:among], key=lambda i: chance[i], default=None)
+    if surest is not None and chance[surest] >= threshold:
+        return [surest, default, *(i for i in rest if i != surest)]
+    return [default, *rest]

@@ -4,7 +4,9 @@ The candidates are the pool's configurations and the best ones the lake's
 own AutoML searches found; the meta-model predicts each one's normalized
 score on the new data, and the artifact's chosen ordering (the meta-model's,
 alone or interleaved with the portfolio) picks the first ``k``. The untuned
-default is always among them: a proposal learnt elsewhere can lose to it.
+default is always among them: a proposal learnt elsewhere can lose to it,
+so the guard (how sure a pick beats or ties the default here) decides
+whether the default or a learnt pick goes first.
 Each proposal carries its evidence: the predicted normalized score, the
 metric value it reached on the nearest known datasets, and its rank in the
 portfolio.
@@ -23,7 +25,7 @@ from tunelake.metalearn.build import matrix_of, task_history
 from tunelake.metalearn.loo import nearest
 from tunelake.metalearn.metamodel import MetaModel, meta_vector
 from tunelake.metalearn.pool import canonical
-from tunelake.metalearn.portfolio import interleave, safe_first
+from tunelake.metalearn.portfolio import interleave, safe_first, sure_first
 from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
 
 
@@ -86,7 +88,7 @@ def _nearest(history: TaskHistory, meta: dict[str, float]) -> list[tuple[int, fl
 
 
 def _evidence(history: TaskHistory, config: dict[str, Any], config_id: str | None, predicted: float,
-              near: list[tuple[int, float]]) -> list[dict[str, Any]]:
+              chance: float | None, near: list[tuple[int, float]]) -> list[dict[str, Any]]:
     column = history.config_ids.index(config_id) if config_id in history.config_ids else None
     seen = [{"dataset": history.datasets[i].name, "distance": round(d, 3),
              history.metric: history.datasets[i].scores[column] if column is not None else None} for i, d in near]
@@ -95,11 +97,12 @@ def _evidence(history: TaskHistory, config: dict[str, Any], config_id: str | Non
     return [{"predicted_normalized_score": round(predicted, 4),
              "meaning": "1 = as good as the best known configuration on such data, 0 = no better than the median",
              f"expected_{history.metric}": round(float(np.mean(values)), 4) if values else None,
+             "chance_beats_or_ties_default": None if chance is None else round(chance, 3),
              "portfolio_rank": rank, "nearest_datasets": seen}]
 
 
 def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[dict[str, Any]],
-           predicted: np.ndarray, meta: dict[str, float]) -> list[int]:
+           predicted: np.ndarray, chance: np.ndarray | None, meta: dict[str, float]) -> list[int]:
     """``configs`` in the order of the strategy the artifact ships (the one leave-one-group-out chose)."""
     index = {canonical(c): i for i, c in enumerate(configs)}
 
@@ -117,8 +120,12 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
         order = first + [i for i in by_model if i not in set(first)]
     else:
         order = by_model
-    default = canonical(active(default_config(DEFAULT_FAMILY)))
-    return safe_first(order, predicted, index[default]) if hedge == "safe" and default in index else order
+    default = index.get(canonical(active(default_config(DEFAULT_FAMILY))))
+    if default is None:
+        return order
+    if hedge == "sure" and chance is not None:
+        return sure_first(order, chance, default)
+    return safe_first(order, predicted, default) if hedge in ("safe", "sure") else order
 
 
 def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_rows: list[dict[str, Any]],
@@ -136,12 +143,14 @@ def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_
                     [*(artifact.configs[c] for c in history.config_ids), *_lake_candidates(lake_rows, exclude)]
                     if FAMILIES[c["family"]].available()}.values())
     predicted = MetaModel(history.meta_model).predict(meta, configs)
-    order = _order(artifact, history, task, configs, predicted, meta)
+    chance = MetaModel(history.guard_model).predict(meta, configs) if history.guard_model else None
+    order = _order(artifact, history, task, configs, predicted, chance, meta)
     default = active(default_config(DEFAULT_FAMILY))
     picked = order[:k]
     if k > 1 and all(canonical(configs[i]) != canonical(default) for i in picked):  # one proposal: the top pick
         picked = picked[:k - 1] + [configs.index(default)] if default in configs else picked
     near = _nearest(history, meta)
     return [Proposal(configs[i], round(float(predicted[i]), 4),
-                     _evidence(history, configs[i], ids.get(canonical(configs[i])), float(predicted[i]), near))
+                     _evidence(history, configs[i], ids.get(canonical(configs[i])), float(predicted[i]),
+                               None if chance is None else float(chance[i]), near))
             for i in picked]

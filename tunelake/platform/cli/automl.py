@@ -139,21 +139,25 @@ def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
     rows = ((str(i), p.config["family"], " ".join(f"{k}={v}" for k, v in p.config.items() if k != "family"),
              "" if p.predicted is None else f"{p.predicted:.3f}", *_evidence_columns(p.evidence))
             for i, p in enumerate(proposals, start=1))
-    out.print(table(("#", "family", "hyperparameters", "predicted", "expected", "portfolio", "evidence"), rows,
+    out.print(table(("#", "family", "hyperparameters", "predicted", "expected", "vs default", "portfolio",
+                     "evidence"), rows,
                     title=f"warm-start proposals ({task}); predicted: normalized score, 1 = as good as the best "
-                          "configuration known on such data"))
+                          "configuration known on such data; vs default: the chance it beats or ties the untuned "
+                          "default"))
     return Exit.OK
 
 
-def _evidence_columns(evidence: list[dict[str, Any]]) -> tuple[str, str, str]:
-    """The expected metric value, the portfolio rank and the nearest datasets, from a proposal's evidence."""
+def _evidence_columns(evidence: list[dict[str, Any]]) -> tuple[str, str, str, str]:
+    """The expected metric value, the chance of beating the default, the portfolio rank and the nearest
+    datasets, from a proposal's evidence."""
     first = evidence[0] if evidence else {}
     expected = next((f"{k.removeprefix('expected_')} {v:.4f}" for k, v in first.items()
                      if k.startswith("expected_") and v is not None), "")
+    chance = first.get("chance_beats_or_ties_default")
     rank = f"#{first['portfolio_rank']}" if first.get("portfolio_rank") else ""
     near = first.get("nearest_datasets")
     shown = ", ".join(f"{d['dataset']} ({d['distance']})" for d in near) if near else json.dumps(evidence)
-    return expected, rank, shown
+    return expected, "" if chance is None else f"{chance:.0%}", rank, shown
 
 
 def cmd_bootstrap(args: argparse.Namespace, out: Console) -> int:
