@@ -265,13 +265,17 @@ def main() -> None:
                 for budget in args.budgets:
                     rows.append({**compare(path.stem, task, seed, searches(
                         args, train, test, task, lake, held_out, seed, budget, nearest)), "budget_s": budget})
+            write(args, rows)  # after each dataset: a run cut short keeps what it measured
+    print(json.dumps(write(args, rows), indent=2))
+
+
+def write(args: argparse.Namespace, rows: list[dict]) -> dict:
     summary = {"datasets": len({r["dataset"] for r in rows}), "seeds": args.seeds, "first_seed": args.first_seed,
-               "ensemble": args.ensemble,
-               "by_budget": [summarize(rows, b) for b in [None, *args.budgets]]}
-    print(json.dumps(summary, indent=2))
+               "ensemble": args.ensemble, "by_budget": [summarize(rows, b) for b in [None, *args.budgets]]}
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"summary": summary, "datasets": rows}, indent=2))
+    return summary
 
 
 if __name__ == "__main__":
