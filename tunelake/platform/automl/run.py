@@ -166,7 +166,7 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, 
             stop=Deadline(deadline, reserve) if deadline else None, dataset_id=data.info.dataset_id,
             params_view=zoo.active, progress=progress, gpus_per_trial=spec.gpus_per_trial))
         if fallback is not None:
-            fallback.wait()
+            fallback.settle(deadline, need_score=catalog.best_trial(lake, experiment_id) is None)
             fallback.record(lake, experiment_id, data.info.dataset_id, experiment.description.get("code_commit"))
         best = catalog.best_trial(lake, experiment_id)
         weights, blend_score = ({best["trial_id"]: 1.0} if best else {}), None
@@ -177,14 +177,15 @@ def _search_and_fit(experiment: ExperimentRecord, spec: AutoMLSpec, data: Data, 
     finally:
         if out_of_fold is not None:
             ray.kill(out_of_fold)
+    store = model_store(ModelStorage(), lake.uri, lake.fs.local_path())
+    if fallback is not None and (not best or best["trial_id"] == FALLBACK_ID or not _refit_fits(best, spec, deadline)):
+        model = fallback.take_model()  # the one wait past the deadline: for the model a budget must deliver
+        if model is not None:
+            member = {"trial_id": FALLBACK_ID, "weight": 1.0, "params": zoo.active(fallback.config)}
+            save_model(lake, store, trial_rows(lake, experiment_id)[FALLBACK_ID], model, [member])
+            return [member], None
     if not best:
         return [], None
-    store = model_store(ModelStorage(), lake.uri, lake.fs.local_path())
-    if fallback is not None and fallback.model is not None and (
-            best["trial_id"] == FALLBACK_ID or not _refit_fits(best, spec, deadline)):
-        member = {"trial_id": FALLBACK_ID, "weight": 1.0, "params": zoo.active(fallback.config)}
-        save_model(lake, store, trial_rows(lake, experiment_id)[FALLBACK_ID], fallback.model, [member])
-        return [member], None
     members = store_final(lake, store, experiment_id, best["trial_id"], weights, data.task, data.x, data.y,
                           spec.seed, spec.folds, deadline)
     return members, blend_score if len(members) == len(weights) > 1 else None
