@@ -289,6 +289,7 @@ TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
     "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "automl-v2": lambda: automl_budgets("automl-v2.json"),
     "automl-v3": lambda: automl_budgets("automl-v3.json"),
+    "automl-v3-busy": lambda: automl_budgets("automl-v3-busy.json"),
 }
 
 
