@@ -45,6 +45,9 @@ RUNS = [
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--budgets", "10", "60",
      "--only", "tunelake-warm", "tunelake-cold", "flaml", "autogluon",
      "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v3.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "2", "--first-seed", "1", "--budgets", "10",
+     "--only", "tunelake-warm", "tunelake-cold", "flaml", "autogluon",
+     "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v3-10s.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
 ]
@@ -290,6 +293,7 @@ TABLES: dict[str, Callable[[], str | None]] = {
     "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "automl-v2": lambda: automl_budgets("automl-v2.json"),
     "automl-v3": lambda: automl_budgets("automl-v3.json"),
     "automl-v3-busy": lambda: automl_budgets("automl-v3-busy.json"),
+    "automl-v3-10s": lambda: automl_budgets("automl-v3-10s.json"),
 }
 
 
