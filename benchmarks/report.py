@@ -48,6 +48,9 @@ RUNS = [
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "2", "--first-seed", "1", "--budgets", "10",
      "--only", "tunelake-warm", "tunelake-cold", "flaml", "autogluon",
      "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v3-10s.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--first-seed", "1", "--budgets", "30",
+     "--only", "tunelake-warm", "tunelake-cold", "flaml", "autogluon",
+     "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v3-30s.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
 ]
@@ -294,6 +297,7 @@ TABLES: dict[str, Callable[[], str | None]] = {
     "automl-v3": lambda: automl_budgets("automl-v3.json"),
     "automl-v3-busy": lambda: automl_budgets("automl-v3-busy.json"),
     "automl-v3-10s": lambda: automl_budgets("automl-v3-10s.json"),
+    "automl-v3-30s": lambda: automl_budgets("automl-v3-30s.json"),
 }
 
 
