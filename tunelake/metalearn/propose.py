@@ -22,11 +22,11 @@ import numpy as np
 
 from tunelake.metalearn.artifact import Artifact, TaskHistory
 from tunelake.metalearn.build import matrix_of, task_history
-from tunelake.metalearn.loo import nearest
+from tunelake.metalearn.loo import DEFAULT_CONFIG, nearest
 from tunelake.metalearn.metamodel import MetaModel, meta_vector
 from tunelake.metalearn.pool import canonical
 from tunelake.metalearn.portfolio import interleave, safe_first, sure_first
-from tunelake.metalearn.zoo import DEFAULT_FAMILY, FAMILIES, active, default_config
+from tunelake.metalearn.zoo import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
         order = first + [i for i in by_model if i not in set(first)]
     else:
         order = by_model
-    default = index.get(canonical(active(default_config(DEFAULT_FAMILY))))
+    default = index.get(canonical(DEFAULT_CONFIG))
     if default is None:
         return order
     if hedge == "sure" and chance is not None:
@@ -145,10 +145,9 @@ def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_
     predicted = MetaModel(history.meta_model).predict(meta, configs)
     chance = MetaModel(history.guard_model).predict(meta, configs) if history.guard_model else None
     order = _order(artifact, history, task, configs, predicted, chance, meta)
-    default = active(default_config(DEFAULT_FAMILY))
     picked = order[:k]
-    if k > 1 and all(canonical(configs[i]) != canonical(default) for i in picked):  # one proposal: the top pick
-        picked = picked[:k - 1] + [configs.index(default)] if default in configs else picked
+    if k > 1 and all(canonical(configs[i]) != canonical(DEFAULT_CONFIG) for i in picked):  # k = 1: the top pick
+        picked = picked[:k - 1] + [configs.index(DEFAULT_CONFIG)] if DEFAULT_CONFIG in configs else picked
     near = _nearest(history, meta)
     return [Proposal(configs[i], round(float(predicted[i]), 4),
                      _evidence(history, configs[i], ids.get(canonical(configs[i])), float(predicted[i]),
