@@ -8,7 +8,8 @@
 Besides the searches, two untimed contenders per split: the untuned
 HistGradientBoosting (the zoo's default configuration) and the meta-model's
 first proposal, each fitted once on the training part (is the first
-proposal at least as good as the default?). ``tunelake-nearest`` is warm
+proposal at least as good as the default?). ``tunelake-warm-k5`` starts from
+5 proposals instead of the default 10. ``tunelake-nearest`` is warm
 tunelake with the artifact's ordering set to the nearest-neighbour lookup
 that shipped before the meta-model. AutoGluon runs in its own Python (its
 pins clash with tunelake's); its wall time includes that Python's start.
@@ -88,9 +89,9 @@ def xy(frame: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def run_tunelake(train: Path, test: pd.DataFrame, task: str, budget: float, warm: bool, lake: Lake,
-                 held_out: frozenset[str], seed: int, ensemble: bool) -> dict:
+                 held_out: frozenset[str], seed: int, ensemble: bool, k: int | None = None) -> dict:
     spec = AutoMLSpec(data=str(train), target="target", trials=10_000, time_budget_s=budget, warm_start=warm,
-                      seed=seed, ensemble=ensemble)
+                      seed=seed, ensemble=ensemble, **({"k": k} if k else {}))
     result = automl(spec, lake=lake.uri, exclude=held_out)
     # the stored model's trial: the best one's, or the default's when its refit would have overrun the budget
     (row,) = query(lake, "SELECT model_uri FROM trials WHERE experiment_id = ? AND model_uri IS NOT NULL",
@@ -200,6 +201,8 @@ def searches(args: argparse.Namespace, train: Path, test: pd.DataFrame, task: st
 
     contenders = {
         "tunelake-warm": lambda: run_tunelake(train, test, task, budget, True, lake, held_out, seed, args.ensemble),
+        "tunelake-warm-k5": lambda: run_tunelake(train, test, task, budget, True, lake, held_out, seed, args.ensemble,
+                                                 k=5),
         "tunelake-cold": lambda: run_tunelake(train, test, task, budget, False, lake, held_out, seed, args.ensemble),
         "flaml": lambda: run_flaml(train, test, task, budget, seed),
     }

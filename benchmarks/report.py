@@ -51,8 +51,13 @@ RUNS = [
     ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "1", "--first-seed", "1", "--budgets", "30",
      "--only", "tunelake-warm", "tunelake-cold", "flaml", "autogluon",
      "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v3-30s.json"],
+    ["benchmarks/automl.py", DATASETS, "--datasets", "8", "--seeds", "2", "--budgets", "30",
+     "--only", "tunelake-warm", "tunelake-warm-k5", "tunelake-cold", "flaml", "autogluon",
+     "--autogluon-python", "ag/bin/python", "--out", "benchmarks/results/automl-v4-30s.json"],
     ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
      "--lake", "eval-lake", "--out", "benchmarks/results/metalearn"],
+    ["-m", "tunelake", "metalearn", "evaluate", DATASETS, "--trials", "25", "--sample", "20", "--max-rows", "2000",
+     "-k", "5", "--lake", "eval-lake-k5", "--out", "benchmarks/results/metalearn-k5"],
 ]
 
 TIE = 1e-9
@@ -184,8 +189,8 @@ def ensemble_ablation() -> str | None:
                   "ensemble better", "same", "ensemble worse"], rows)
 
 
-def metalearn() -> str | None:
-    data = load("metalearn/evaluate.json")
+def metalearn(folder: str = "metalearn") -> str | None:
+    data = load(f"{folder}/evaluate.json")
     if not data:
         return None
     s = data["summary"]
@@ -195,6 +200,40 @@ def metalearn() -> str | None:
     return (table(["trials"] + [str(c) for c in s["checkpoints"]], rows)
             + f"\n\n{s['datasets']} datasets; warm worse than cold after 5 trials on "
               f"{s['warm_worse_than_cold_share']:.0%} of them.")
+
+
+def proposals_compared(many: str = "metalearn", few: str = "metalearn-k5") -> str | None:
+    """Two ``metalearn evaluate`` runs that differ in how many proposals warm starts from, on one scale per
+    dataset: regret 0 is the best score any of their four searches reached, 1 the worst trial of any."""
+    a, b = load(f"{many}/evaluate.json"), load(f"{few}/evaluate.json")
+    if not a or not b or "warm_scores" not in a["datasets"][0]:
+        return None
+    k_many, k_few = a.get("k"), b.get("k")
+    pairs = [(x, y) for x in a["datasets"] for y in b["datasets"] if x["dataset"] == y["dataset"]]
+    points = a["summary"]["checkpoints"]
+    regret: dict[str, list[list[float]]] = {"many": [], "few": [], "cold": []}
+    for x, y in pairs:
+        searches = {"many": x["warm_scores"], "few": y["warm_scores"], "cold": x["cold_scores"]}
+        seen = [v for vs in (*searches.values(), y["cold_scores"]) for v in vs if v is not None]
+        best, span = max(seen), (max(seen) - min(seen)) or 1.0
+        for name, values in searches.items():
+            regret[name].append([(best - max([v for v in values[:n] if v is not None] or [min(seen)])) / span
+                                 for n in points])
+    rows = []
+    for i, n in enumerate(points):
+        many_, few_, cold_ = ([r[i] for r in regret[name]] for name in ("many", "few", "cold"))
+        rows.append([str(n), *(f"{statistics.mean(v):.3f} / {statistics.median(v):.3f}" for v in (many_, few_, cold_)),
+                     _duel(many_, few_), _duel(many_, cold_), _duel(few_, cold_)])
+    return table(["trials", f"warm, {k_many} proposals: mean / median regret", f"warm, {k_few} proposals", "cold",
+                  f"{k_many} against {k_few} proposals: W / T / L", f"{k_many} against cold", f"{k_few} against cold"],
+                 rows) + f"\n\n{len(pairs)} datasets."
+
+
+def _duel(regret: list[float], other: list[float]) -> str:
+    """Wins / ties / losses of the first (lower regret wins)."""
+    wins = sum(r < o - TIE for r, o in zip(regret, other))
+    losses = sum(r > o + TIE for r, o in zip(regret, other))
+    return f"{wins} / {len(regret) - wins - losses} / {losses}"
 
 
 def headline() -> str | None:
@@ -293,11 +332,14 @@ def loo() -> str | None:
 
 TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
-    "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "automl-v2": lambda: automl_budgets("automl-v2.json"),
+    "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "metalearn-k5": lambda: metalearn("metalearn-k5"),
+    "metalearn-proposals": proposals_compared,
+    "automl-v2": lambda: automl_budgets("automl-v2.json"),
     "automl-v3": lambda: automl_budgets("automl-v3.json"),
     "automl-v3-busy": lambda: automl_budgets("automl-v3-busy.json"),
     "automl-v3-10s": lambda: automl_budgets("automl-v3-10s.json"),
     "automl-v3-30s": lambda: automl_budgets("automl-v3-30s.json"),
+    "automl-v4-30s": lambda: automl_budgets("automl-v4-30s.json"),
 }
 
 

@@ -93,9 +93,9 @@ def test_evaluate_leave_one_group_out(ray_cluster, tmp_path: Path, capsys, monke
     for name in ("iris", "wine_recognition"):
         shutil.copy(DATASETS / f"{name}.parquet", corpus)
     out = tmp_path / "eval"
-    assert main(["metalearn", "evaluate", str(corpus), "--trials", "3", "--lake", str(tmp_path / "lake"),
+    assert main(["metalearn", "evaluate", str(corpus), "--trials", "3", "-k", "2", "--lake", str(tmp_path / "lake"),
                  "--out", str(out)]) == 0
-    result = __import__("json").loads((out / "evaluate.json").read_text())
+    result = json.loads((out / "evaluate.json").read_text())
     assert result["summary"]["datasets"] == 2 and result["summary"]["checkpoints"] == [1, 3]
     for curves in result["datasets"]:
         for mode in ("warm", "cold"):
@@ -103,5 +103,7 @@ def test_evaluate_leave_one_group_out(ray_cluster, tmp_path: Path, capsys, monke
             assert all(0 <= r <= 1 for r in regret) and regret == sorted(regret, reverse=True)
         assert min(curves["warm"][-1], curves["cold"][-1]) == 0  # one of them found the best
     assert (out / "evaluate.png").read_bytes()[:4] == b"\x89PNG"
-    experiments = query(Lake(str(tmp_path / "lake")), "SELECT count(*) AS n FROM experiments").to_pylist()
-    assert experiments == [{"n": 4}]
+    specs = [json.loads(r["spec"])["automl"] for r in query(Lake(str(tmp_path / "lake")),
+                                                            "SELECT spec FROM experiments").to_pylist()]
+    assert len(specs) == 4 and sorted(s["warm_start"] for s in specs) == [False, False, True, True]
+    assert all(s["k"] == 2 and 1 <= len(s["proposals"]) <= 2 for s in specs if s["warm_start"])

@@ -82,6 +82,7 @@ def test_automl_then_recommend_then_warm_start(ray_cluster, lake_uri, tmp_path: 
                  "--lake", lake_uri, "--quiet"]) == 0
     (warm,) = query(lake, "SELECT experiment_id, spec FROM experiments WHERE name = 'automl-haberman'").to_pylist()
     proposed = json.loads(warm["spec"])["automl"]["proposals"]
+    assert 2 <= len(proposed) <= 5  # no more proposals than trials, though the default asks for 10
     first = query(lake, "SELECT params FROM trials WHERE experiment_id = ? ORDER BY started_at LIMIT ?",
                   [warm["experiment_id"], len(proposed)]).to_pylist()
     tried = [json.loads(r["params"]) for r in first]

@@ -84,3 +84,14 @@ def test_plot_writes_the_metric_map(tmp_path: Path, capsys):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
     assert main(["plot", "e", "--x", "lr", "--y", "nope", "-o", str(out), "--lake", lake]) == 2
     assert "its parameters: lr, kernel" in capsys.readouterr().err
+
+
+def test_automl_flags_become_the_spec():
+    from tunelake.platform.cli.automl import automl_spec
+    from tunelake.platform.cli.main import build_parser
+
+    args = build_parser().parse_args(["automl", "d.csv", "--target", "y", "--proposals", "3", "--trials", "7"])
+    spec = automl_spec(args)
+    assert (spec.k, spec.trials, spec.warm_start) == (3, 7, True)
+    assert automl_spec(build_parser().parse_args(["automl", "d.csv", "--target", "y"])).k == 10
+    assert main(["automl", "d.csv", "--target", "y", "--proposals", "0"]) == 2

@@ -129,7 +129,7 @@ def automl(spec: AutoMLSpec, lake: str | None = None, address: str | None = None
     fallback = Fallback(data.task, data.x, data.y, metric, spec.folds, spec.seed) if spec.time_budget_s else None
     record(the_lake, data.info)
     assert data.info.meta_features is not None
-    proposals = recommend(the_lake, data.info.meta_features, data.task, spec.k, exclude=exclude) \
+    proposals = recommend(the_lake, data.info.meta_features, data.task, min(spec.k, spec.trials), exclude=exclude) \
         if spec.warm_start else [Proposal(zoo.active(zoo.default_config()), None)]
     experiment_id = experiment_id or new_experiment_id(f"automl-{Path(spec.data).stem}")
     experiment = _record(the_lake, experiment_id, spec, data, metric, proposals)

@@ -55,6 +55,7 @@ def _register_metalearn(p: argparse.ArgumentParser) -> None:
     m.add_argument("--limit", type=int, help="only the first N datasets (smallest first)")
     m.add_argument("--sample", type=int, help="N datasets spread evenly over the sizes")
     m.add_argument("--max-rows", type=int, help="only datasets with at most this many rows")
+    m.add_argument("-k", type=int, help="proposals the warm search starts from (default: automl's)")
     options.lake(m)
     m.add_argument("--out", default="benchmarks/results/metalearn", help="folder for the JSON and the PNG")
     m.set_defaults(handler=cmd_evaluate)
@@ -78,8 +79,8 @@ def _register_metalearn(p: argparse.ArgumentParser) -> None:
 
 # flag -> AutoMLSpec field; help and defaults come from the schema, so CLI, API and Python agree
 SPEC_FLAGS = {"--trials": "trials", "--time-budget": "time_budget_s", "--metric": "metric", "--folds": "folds",
-              "--no-warm-start": "warm_start", "--no-early-stop": "early_stop", "--ensemble": "ensemble",
-              "--families": "families", "--gpus-per-trial": "gpus_per_trial"}
+              "--no-warm-start": "warm_start", "--proposals": "k", "--no-early-stop": "early_stop",
+              "--ensemble": "ensemble", "--families": "families", "--gpus-per-trial": "gpus_per_trial"}
 
 
 def _spec_flags(p: argparse.ArgumentParser) -> None:
@@ -92,7 +93,7 @@ def _spec_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, dest=name, action="store_const", const=not info.default, help=text)
         else:
             shown = "" if info.default is None else f" (default: {info.default})"
-            kind = {"trials": int, "folds": int, "time_budget_s": float, "families": _names,
+            kind = {"trials": int, "k": int, "folds": int, "time_budget_s": float, "families": _names,
                     "gpus_per_trial": float}.get(name, str)
             p.add_argument(flag, dest=name, type=kind, metavar=flag.removeprefix("--").split("-")[-1].upper(),
                            help=f"{info.description}{shown}")
@@ -172,11 +173,13 @@ def cmd_bootstrap(args: argparse.Namespace, out: Console) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.automl.offline.evaluate import evaluate, plot, summary
     from tunelake.platform.automl.offline.evaluate import write_json as write_curves
+    from tunelake.platform.spec import AutoMLSpec
 
+    k = args.k or AutoMLSpec.model_fields["k"].default
     curves = evaluate(Path(args.directory), args.lake, args.trials, args.limit, say=out.print, sample=args.sample,
-                      max_rows=args.max_rows)
+                      max_rows=args.max_rows, k=k)
     figures = summary(curves, args.trials)
-    write_curves(curves, args.trials, Path(args.out) / "evaluate.json")
+    write_curves(curves, args.trials, Path(args.out) / "evaluate.json", k)
     png = plot(curves, args.trials, Path(args.out) / "evaluate.png")
     out.print(json.dumps(figures))
     out.print(f"wrote {Path(args.out) / 'evaluate.json'}" + (f" and {png}" if png else ""))

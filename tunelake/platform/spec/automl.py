@@ -24,7 +24,8 @@ class AutoMLSpec(_Model):
                                      description="a scikit-learn scorer (by default accuracy, or r2 for regression)")
     folds: StrictInt = Field(3, ge=2, le=20, description="cross-validation folds per configuration")
     warm_start: StrictBool = Field(True, description="start from the meta-model's proposals for this data")
-    k: StrictInt = Field(5, ge=1, le=100, description="how many proposals to start from")
+    k: StrictInt = Field(10, ge=1, le=100, description="how many proposals to start from (by default as many as "
+                                                          "TPE's random start-up trials, which they replace)")
     seed: StrictInt = 0
     early_stop: StrictBool = Field(True, description="let ASHA stop a configuration whose first folds are in the "
                                                      "worse half")

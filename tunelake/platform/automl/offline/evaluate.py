@@ -33,6 +33,8 @@ class Curves:
     dataset: str
     warm: list[float]  # normalized regret after each checkpoint
     cold: list[float]
+    warm_scores: list[float | None]  # every trial's score in start order (None: no score), so that runs with
+    cold_scores: list[float | None]  # other settings can be compared on one scale (benchmarks/report.py)
 
 
 def _best_so_far(values: list[float], n: int) -> float:
@@ -59,7 +61,7 @@ def _best_known() -> dict[str, float]:
 
 def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | None,
              say: Callable[[str], None] = print, sample: int | None = None,
-             max_rows: int | None = None) -> list[Curves]:
+             max_rows: int | None = None, k: int = AutoMLSpec.model_fields["k"].default) -> list[Curves]:
     lake = Lake(lake_uri)
     index = index_rows(directory)
     sizes = {r["file"]: int(r.get("n_rows") or 0) for r in index}
@@ -76,7 +78,7 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
             runs = {}
             for mode in ("cold", "warm"):
                 spec = AutoMLSpec(data=str(path), target="target", trials=trials, warm_start=(mode == "warm"),
-                                  seed=seed_for(ids[path]), early_stop=False)
+                                  seed=seed_for(ids[path]), early_stop=False, k=k)
                 result = automl(spec, lake=lake.uri, exclude=held_out)
                 ordered = catalog.values_in_start_order(lake, result.experiment_id)
                 runs[mode] = [v if v is not None else float("nan") for v in ordered]
@@ -87,7 +89,8 @@ def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | No
             span = best - worst or 1.0
             points = [n for n in CHECKPOINTS if n <= trials]
             curve = {m: [round((best - _best_so_far(v, n)) / span, 4) for n in points] for m, v in runs.items()}
-            curves.append(Curves(path.stem, curve["warm"], curve["cold"]))
+            scores = {m: [v if v == v else None for v in vs] for m, vs in runs.items()}
+            curves.append(Curves(path.stem, curve["warm"], curve["cold"], scores["warm"], scores["cold"]))
             say(f"{path.stem}: warm {curve['warm']}  cold {curve['cold']}")
     return curves
 
@@ -131,7 +134,7 @@ def plot(curves: list[Curves], trials: int, path: Path) -> Path | None:
     return path
 
 
-def write_json(curves: list[Curves], trials: int, path: Path) -> None:
+def write_json(curves: list[Curves], trials: int, path: Path, k: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"summary": summary(curves, trials),
+    path.write_text(json.dumps({"summary": summary(curves, trials), "k": k,
                                 "datasets": [c.__dict__ for c in curves]}, indent=1))
