@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import ray
 
@@ -24,10 +26,19 @@ def test_a_gate_whose_others_never_come_opens_after_its_wait(ray_cluster):
 
 
 def test_no_gate_when_trials_run_one_at_a_time(ray_cluster):
+    _wait_until_idle()  # an earlier test's trial actors may still be giving their CPUs back
     assert start_gate(slots=1, trials=10) is None
     assert start_gate(slots=4, trials=1) is None
     assert start_gate(slots=4, trials=10, cpus_per_trial=2) is None  # two free CPUs hold one such trial
     assert start_gate(slots=2, trials=10) is not None
+
+
+def _wait_until_idle(timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while ray.available_resources().get("CPU", 0) < ray.cluster_resources().get("CPU", 0):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the cluster's CPUs are still held after {timeout_s:g} s: {ray.available_resources()}")
+        time.sleep(0.2)
 
 
 def test_a_closed_gate_is_gone(ray_cluster):
