@@ -231,9 +231,7 @@ def proposals_compared(many: str = "metalearn", few: str = "metalearn-k5") -> st
 
 def _duel(regret: list[float], other: list[float]) -> str:
     """Wins / ties / losses of the first (lower regret wins)."""
-    wins = sum(r < o - TIE for r, o in zip(regret, other))
-    losses = sum(r > o + TIE for r, o in zip(regret, other))
-    return f"{wins} / {len(regret) - wins - losses} / {losses}"
+    return " / ".join(counts([o - r for r, o in zip(regret, other)]))
 
 
 def headline() -> str | None:
