@@ -319,11 +319,13 @@ def loo() -> str | None:
             continue
         rows = [[("**" + name + "** (ships)") if name == history["strategy"] else name,
                  *(f"{f[f'mean_error_k{k}']:.3f}" for k in (1, 3, 5, 10, 25)),
+                 f"{sum(f[f'mean_error_k{k}'] for k in (1, 3, 5, 10)) / 4:.3f}",
                  f"{f['first_wins']} / {f['first_ties']} / {f['first_losses']}",
                  f"{f['first_beats_or_ties_default']:.0%}"]
                 for name, f in figures.items() if isinstance(f, dict)]
         parts.append(f"**{task}**, {figures['datasets']} datasets, {len(history['config_ids'])} configurations\n\n"
-                     + table(["ordering", "error after 1", "3", "5", "10", "25", "first vs default: W / T / L",
+                     + table(["ordering", "error after 1", "3", "5", "10", "25", "mean of 1-10 (decides)",
+                              "first vs default: W / T / L",
                               "first beats or ties the default"], rows))
     return "\n\n".join(parts) if parts else None
 

@@ -10,7 +10,7 @@ import pytest
 
 from tunelake.metalearn import zoo
 from tunelake.metalearn.artifact import ARTIFACT_VERSION, Artifact, load_artifact, save_to_lake
-from tunelake.metalearn.build import FIRST_TARGET, SHIPPABLE, build_artifact, matrix_of, merge
+from tunelake.metalearn.build import FIRST_MARGIN, FIRST_TARGET, SHIPPABLE, build_artifact, matrix_of, merge
 from tunelake.metalearn.loo import leave_one_group_out
 from tunelake.metalearn.matrix import Matrix, normalized_errors
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel, config_vector, design
@@ -45,6 +45,7 @@ def test_the_greedy_portfolio_covers_what_its_first_pick_misses():
     assert sorted(greedy(errors, 3)[1:]) == [0, 2]  # then the two specialists
     assert greedy(errors, 2, weights=np.array([1.0, 0.0, 1.0, 0.0]))[0] == 0  # weights: only rows 0 and 2 count
     assert interleave([5, 1, 2], [1, 7]) == [5, 1, 7, 2]
+    assert greedy(errors, 3, start=[0]) == [0, 2, 1]  # after a specialist, the one covering what it misses
 
 
 def test_the_default_goes_first_unless_a_pick_is_expected_to_beat_it_clearly():
@@ -89,11 +90,17 @@ def test_the_meta_model_learns_which_family_fits_which_data():
     assert config_vector({"family": "linear", "C": 10.0})[len(zoo.FAMILIES):].count(1.0) == 1  # log10(10)
 
 
-def test_the_guard_knows_where_the_default_loses_and_keeps_it_first_elsewhere():
+def _default_wins_on_narrow_data() -> tuple[Matrix, dict, Artifact]:
+    """The matrix, the untuned default and an artifact built on it, where nothing beats the default on narrow
+    data and a linear model beats it on wide data."""
     matrix = _matrix()
     default = zoo.active(zoo.default_config())
-    matrix.scores[1::2, matrix.configs.index(default)] += 0.05  # on narrow data nothing beats the default
-    artifact = build_artifact({"classification": matrix}, evaluate=False)
+    matrix.scores[1::2, matrix.configs.index(default)] += 0.05
+    return matrix, default, build_artifact({"classification": matrix}, evaluate=False)
+
+
+def test_the_guard_knows_where_the_default_loses_and_keeps_it_first_elsewhere():
+    matrix, default, artifact = _default_wins_on_narrow_data()
     history = artifact.tasks["classification"]
     guard = MetaModel(history.guard_model)
     linear = zoo.active(zoo.default_config("linear"))
@@ -105,13 +112,47 @@ def test_the_guard_knows_where_the_default_loses_and_keeps_it_first_elsewhere():
     assert first.config["family"] == "linear" and first.evidence[0]["chance_beats_or_ties_default"] > 0.9
 
 
+def test_the_guard_is_the_mean_of_several_seeded_fits_and_the_same_every_time():
+    import lightgbm
+
+    from tunelake.metalearn.metamodel import GUARD_SEEDS, SETTINGS, guard_examples
+
+    matrix = _matrix()
+    x, y = guard_examples(matrix.meta_features, matrix.configs, matrix.scores, 0)
+    guard = MetaModel.fit(x, y, guard=True)
+    assert guard == MetaModel.fit(x, y, guard=True)  # seeded: a rebuild gives the same text
+    singles = [lightgbm.LGBMClassifier(**(SETTINGS | {"random_state": s})).fit(x, y).predict_proba(x[:50])[:, 1]
+               for s in range(GUARD_SEEDS)]
+    assert GUARD_SEEDS > 1 and MetaModel(guard.text).predict_rows(x[:50]) == pytest.approx(np.mean(singles, axis=0))
+    regressor = MetaModel.fit(x, y.astype(float))  # one fit: the text is LightGBM's own, as artifacts kept before
+    assert MetaModel(regressor.text).predict_rows(x[:5]).shape == (5,)
+
+
+def test_the_shipped_ordering_and_the_guards_level_are_read_from_the_artifact():
+    matrix, default, artifact = _default_wins_on_narrow_data()
+    history = artifact.tasks["classification"]
+    wide, narrow = {"log_rows": 2.5, "dimensionality": 1.0, "lm_linear": 0.8}, {**matrix.meta_features[1]}
+
+    def families(strategy: str, meta: dict[str, float], k: int) -> list[str]:
+        history.strategy = strategy
+        return [p.config["family"] for p in propose(artifact, "classification", meta, k, [])]
+
+    assert families("metamodel", wide, 3)[:2] == ["linear", "linear"]  # the meta-model's picks resemble its first
+    covering = families("metamodel+greedy", wide, 3)
+    assert covering[0] == "linear" and covering[1] != "linear"  # the next covers the data linear does badly on
+    assert families("metamodel, sure 0.9", narrow, 2)[0] == default["family"]
+    assert propose(artifact, "classification", narrow, 1, [])[0].config == default
+    history.strategy = "metamodel, sure 0.0"  # any pick is sure enough: the surest goes before the default
+    assert propose(artifact, "classification", narrow, 1, [])[0].config != default
+
+
 def test_leave_one_group_out_shows_the_meta_model_beats_the_static_portfolio_where_data_differ():
     figures = leave_one_group_out(_matrix(n=10))
     assert figures["datasets"] == 10
     assert figures["metamodel"]["mean_error_k1"] < figures["portfolio"]["mean_error_k1"]
     # on the wide half the default (boosted trees) is beaten by a linear model, and the meta-model says so
     assert figures["metamodel"]["first_wins"] >= 4 and figures["default"]["first_wins"] == 0
-    assert figures["metamodel, sure"]["first_wins"] >= 4  # the guard lets a pick that surely wins go first
+    assert figures["metamodel, sure 0.9"]["first_wins"] >= 4  # the guard lets a pick that surely wins go first
 
 
 def test_the_artifact_round_trips_and_refuses_another_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -147,7 +188,8 @@ def test_the_shipped_artifact_loads_and_knows_both_tasks():
     for task, history in artifact.tasks.items():
         assert len(history.datasets) >= 30 and len(history.config_ids) >= 100, task
         assert history.evaluation and history.strategy in history.evaluation, task
-        reached = [s for s in SHIPPABLE if history.evaluation[s]["first_beats_or_ties_default"] >= FIRST_TARGET]
+        reached = [s for s in SHIPPABLE
+                   if history.evaluation[s]["first_beats_or_ties_default"] >= FIRST_TARGET + FIRST_MARGIN]
         assert not reached or history.strategy in reached, task  # the target, where an ordering reaches it
         assert history.guard_model, task
         assert artifact.model(task) is not None
@@ -175,3 +217,17 @@ def test_a_held_out_refit_is_made_once_and_keeps_each_callers_ordering():
     nearest = _without(history.model_copy(update={"strategy": "nearest"}), "regression", artifact, out)
     assert nearest.strategy == "nearest" and first.strategy == history.strategy
     assert nearest.datasets is first.datasets  # the same refit (copied shallowly), not a second one
+
+
+def test_build_from_an_artifacts_own_matrix_needs_no_lake(tmp_path: Path, capsys):
+    from tunelake.platform.cli.main import main
+
+    matrix = _matrix(n=6)
+    source, rebuilt = tmp_path / "artifact.json", tmp_path / "rebuilt.json"
+    source.write_text(build_artifact({"classification": matrix}, evaluate=False).model_dump_json())
+    assert main(["metalearn", "build", "--from-artifact", str(source), "--no-evaluate", "-o", str(rebuilt)]) == 0
+    history = load_artifact(path=rebuilt).tasks["classification"]
+    assert [d.dataset_id for d in history.datasets] == matrix.dataset_ids
+    assert [d.group for d in history.datasets] == matrix.groups  # held out by group as the bootstrap said
+    assert main(["metalearn", "build", "--from-artifact", str(tmp_path / "none.json"), "-o", str(rebuilt)]) == 2
+    assert "--from-artifact" in capsys.readouterr().err

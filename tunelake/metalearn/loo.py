@@ -70,6 +70,12 @@ def metamodel(train: Matrix, meta: dict[str, float]) -> list[int]:
     return list(np.argsort(-predicted, kind="stable"))
 
 
+def metamodel_greedy(train: Matrix, meta: dict[str, float]) -> list[int]:
+    """The meta-model's first pick, then the greedy portfolio that best covers the datasets it does badly on:
+    picks that differ from the first, where the meta-model's own next picks tend to resemble it."""
+    return greedy(train.errors(), len(train.config_ids), start=metamodel(train, meta)[:1])
+
+
 def safe(strategy: Strategy) -> Strategy:
     """``strategy``'s order, but the default first unless the meta-model expects its own first pick to beat
     the default by :data:`~tunelake.metalearn.portfolio.SAFE_MARGIN` (the default is then second)."""
@@ -79,12 +85,12 @@ def safe(strategy: Strategy) -> Strategy:
     return ordered
 
 
-def sure(strategy: Strategy) -> Strategy:
-    """``strategy``'s order, but the default first unless the guard is sure enough that one of the order's
-    first picks beats or ties it (:func:`~tunelake.metalearn.portfolio.sure_first`)."""
+def sure(strategy: Strategy, level: float) -> Strategy:
+    """``strategy``'s order, but the default first unless the guard is at least ``level`` sure that one of the
+    order's first picks beats or ties it (:func:`~tunelake.metalearn.portfolio.sure_first`)."""
     def ordered(train: Matrix, meta: dict[str, float]) -> list[int]:
         chance = fit_on(train, guard=True).predict(meta, train.configs)
-        return sure_first(strategy(train, meta), chance, default_index(train))
+        return sure_first(strategy(train, meta), chance, default_index(train), threshold=level)
     return ordered
 
 
@@ -95,16 +101,25 @@ def cold(train: Matrix, meta: dict[str, float]) -> list[int]:
     return [default_index(train), *map(int, rest)]
 
 
+SURE_LEVELS = (0.85, 0.9, 0.95)
+"""The guard's levels leave-one-group-out chooses among, per task (``sure 0.9`` and so on)."""
+BASES: dict[str, Strategy] = {
+    "metamodel+portfolio": lambda train, meta: interleave(metamodel(train, meta), portfolio(train, meta)),
+    "metamodel+greedy": metamodel_greedy,
+    "metamodel": metamodel,
+    "nearest": nearest,
+}
+HEDGES: dict[str, Callable[[Strategy], Strategy]] = {
+    **{f"sure {level}": lambda strategy, level=level: sure(strategy, level) for level in SURE_LEVELS},
+    "safe": safe,
+}
 STRATEGIES: dict[str, Strategy] = {
     "cold": cold,
     "default": lambda train, meta: [default_index(train)] + portfolio(train, meta),
     "portfolio": portfolio,
-    "nearest": nearest,
-    "metamodel": metamodel,
-    "metamodel+portfolio": lambda train, meta: interleave(metamodel(train, meta), portfolio(train, meta)),
+    **BASES,
+    **{f"{name}, {label}": hedge(base) for name, base in BASES.items() for label, hedge in HEDGES.items()},
 }
-STRATEGIES |= {f"{name}, {label}": hedge(STRATEGIES[name]) for label, hedge in (("safe", safe), ("sure", sure))
-               for name in ("metamodel", "metamodel+portfolio", "nearest")}
 
 
 def leave_one_group_out(matrix: Matrix, strategies: dict[str, Strategy] | None = None) -> dict[str, object]:

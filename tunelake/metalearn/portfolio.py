@@ -12,19 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def greedy(errors: np.ndarray, size: int, weights: np.ndarray | None = None) -> list[int]:
+def greedy(errors: np.ndarray, size: int, weights: np.ndarray | None = None, start: list[int] = ()) -> list[int]:
     """Column indices of ``errors`` (datasets x configurations, lower better), in the order chosen.
 
     ``weights`` (one per dataset) make some datasets count more, e.g. those
-    nearest to a new one; the mean is then a weighted mean.
+    nearest to a new one; the mean is then a weighted mean. ``start``: columns
+    already chosen (they lead the result), so the rest covers what they miss.
     """
     errors = np.asarray(errors, dtype=float)
     n_datasets, n_configs = errors.shape
     w = np.ones(n_datasets) if weights is None else np.asarray(weights, dtype=float)
     w = w / w.sum()
-    reached = np.ones(n_datasets)  # the best error reached so far on each dataset (none yet: the worst, 1)
-    chosen: list[int] = []
-    for _ in range(min(size, n_configs)):
+    chosen = list(dict.fromkeys(start))
+    # the best error reached so far on each dataset (nothing chosen yet: the worst, 1)
+    reached = errors[:, chosen].min(axis=1) if chosen else np.ones(n_datasets)
+    while len(chosen) < min(size, n_configs):
         mean = w @ np.minimum(reached[:, None], errors)
         mean[chosen] = np.inf
         pick = int(np.argmin(mean))
@@ -63,9 +65,9 @@ def safe_first(order: list[int], predicted: np.ndarray, default: int, margin: fl
 
 
 SURE = 0.9
-"""How sure the guard must be that a pick beats or ties the default before it goes first. Leave-one-group-out
-on the shipped matrix chose it: at 0.9 the first proposal beats or ties the default on 86% of the 118 held-out
-datasets and wins on 43%; lower thresholds win more often and lose more often too (at 0.7, one loss in four)."""
+"""How sure the guard must be that a pick beats or ties the default before it goes first, where an artifact
+names no level (``sure`` alone). Each task's level is chosen by leave-one-group-out among
+:data:`~tunelake.metalearn.loo.SURE_LEVELS`: lower levels win more often and lose more often too."""
 AMONG = 10
 """How many of an order's first picks the guard may choose from (the surest of them goes first)."""
 

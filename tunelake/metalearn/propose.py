@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from tunelake.metalearn.artifact import Artifact, TaskHistory
-from tunelake.metalearn.build import matrix_of, task_history
+from tunelake.metalearn.build import PORTFOLIO_SIZE, matrix_of, task_history
 from tunelake.metalearn.loo import DEFAULT_CONFIG, nearest
 from tunelake.metalearn.metamodel import MetaModel, meta_vector
 from tunelake.metalearn.pool import canonical
-from tunelake.metalearn.portfolio import interleave, safe_first, sure_first
+from tunelake.metalearn.portfolio import SURE, greedy, interleave, safe_first, sure_first
 from tunelake.metalearn.zoo import FAMILIES
 
 
@@ -113,19 +113,32 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
     base, _, hedge = history.strategy.partition(", ")
     if base == "metamodel+portfolio":
         order = interleave(by_model, of(history.portfolio))
-    elif base in ("portfolio", "nearest"):
-        ranked = history.portfolio if base == "portfolio" else \
-            [history.config_ids[i] for i in nearest(matrix_of(history, task, artifact.configs), meta)]
-        first = of(ranked)
-        order = first + [i for i in by_model if i not in set(first)]
+    elif base in ("portfolio", "nearest", "metamodel+greedy"):
+        order = by_model[:1] if base == "metamodel+greedy" else []
+        order += of(_ranked(base, history, task, artifact, meta, configs[by_model[0]]))
+        order = list(dict.fromkeys(order + by_model))
     else:
         order = by_model
     default = index.get(canonical(DEFAULT_CONFIG))
     if default is None:
         return order
+    hedge, _, level = hedge.partition(" ")
     if hedge == "sure" and chance is not None:
-        return sure_first(order, chance, default)
+        return sure_first(order, chance, default, threshold=float(level) if level else SURE)
     return safe_first(order, predicted, default) if hedge in ("safe", "sure") else order
+
+
+def _ranked(base: str, history: TaskHistory, task: str, artifact: Artifact, meta: dict[str, float],
+            top: dict[str, Any]) -> list[str]:
+    """The config ids a matrix-based ordering puts first: the portfolio; the nearest datasets' best; or the
+    greedy portfolio that covers what the meta-model's top pick (``top``) misses."""
+    if base == "portfolio":
+        return history.portfolio
+    matrix = matrix_of(history, task, artifact.configs)
+    if base == "nearest":
+        return [history.config_ids[i] for i in nearest(matrix, meta)]
+    start = [i for i, c in enumerate(matrix.configs) if canonical(c) == canonical(top)]
+    return [history.config_ids[i] for i in greedy(matrix.errors(), PORTFOLIO_SIZE, start=start)]
 
 
 def propose(artifact: Artifact, task: str, meta: dict[str, float], k: int, lake_rows: list[dict[str, Any]],

@@ -95,3 +95,14 @@ def test_automl_flags_become_the_spec():
     assert (spec.k, spec.trials, spec.warm_start) == (3, 7, True)
     assert automl_spec(build_parser().parse_args(["automl", "d.csv", "--target", "y"])).k == 10
     assert main(["automl", "d.csv", "--target", "y", "--proposals", "0"]) == 2
+
+
+@pytest.mark.parametrize("argv", [["recommend", "d.csv", "--target", "y", "-k", "0"],
+                                  ["metalearn", "evaluate", "corpus", "-k", "0"],
+                                  ["metalearn", "evaluate", "corpus", "-k", "two"]])
+def test_a_count_below_one_is_refused(argv, capsys):
+    """-k 0 once meant "the default" for evaluate; it is an error, as --proposals 0 is."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert "-k" in capsys.readouterr().err

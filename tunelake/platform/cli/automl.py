@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("recommend", help="the warm-start configurations the meta-model proposes for a dataset")
     p.add_argument("data")
     p.add_argument("--target", required=True)
-    p.add_argument("-k", type=int, default=5, help="how many proposals")
+    p.add_argument("-k", type=options.count, help="how many proposals (default: as many as automl starts from)")
     options.lake(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=cmd_recommend)
@@ -55,14 +55,18 @@ def _register_metalearn(p: argparse.ArgumentParser) -> None:
     m.add_argument("--limit", type=int, help="only the first N datasets (smallest first)")
     m.add_argument("--sample", type=int, help="N datasets spread evenly over the sizes")
     m.add_argument("--max-rows", type=int, help="only datasets with at most this many rows")
-    m.add_argument("-k", type=int, help="proposals the warm search starts from (default: automl's)")
+    m.add_argument("-k", type=options.count, help="proposals the warm search starts from (default: automl's)")
     options.lake(m)
     m.add_argument("--out", default="benchmarks/results/metalearn", help="folder for the JSON and the PNG")
     m.set_defaults(handler=cmd_evaluate)
 
     m = meta.add_parser("build", help="the artifact (portfolio, fitted meta-model, the matrix, leave-one-group-out "
-                                      "figures) from a bootstrapped lake")
+                                      "figures) from a bootstrapped lake, or from an artifact's own matrix")
     options.lake(m)
+    m.add_argument("--from-artifact", metavar="PATH",
+                   help="start from the matrix this artifact keeps (`shipped`: the package's), with the lake's "
+                        "bootstrapped datasets (if --lake is given) merged in: rebuilds after a change to the "
+                        "meta-model without the bootstrap's lake")
     m.add_argument("--corpus", help="the bootstrapped folder: its index.csv names each dataset's group (datasets "
                                     "of one group are held out together)")
     m.add_argument("--no-evaluate", dest="evaluate", action="store_false",
@@ -131,9 +135,11 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
 
 def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
     from tunelake.metalearn.recommend import proposals_for
+    from tunelake.platform.spec import AutoMLSpec
     from tunelake.store.lake import Lake
 
-    proposals, task, _ = proposals_for(Lake(args.lake), args.data, args.target, args.k)
+    k = AutoMLSpec.model_fields["k"].default if args.k is None else args.k
+    proposals, task, _ = proposals_for(Lake(args.lake), args.data, args.target, k)
     if args.format == "json":
         write_json([{"config": p.config, "predicted": p.predicted, "evidence": p.evidence} for p in proposals])
         return Exit.OK
@@ -175,7 +181,7 @@ def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.automl.offline.evaluate import write_json as write_curves
     from tunelake.platform.spec import AutoMLSpec
 
-    k = args.k or AutoMLSpec.model_fields["k"].default
+    k = AutoMLSpec.model_fields["k"].default if args.k is None else args.k
     curves = evaluate(Path(args.directory), args.lake, args.trials, args.limit, say=out.print, sample=args.sample,
                       max_rows=args.max_rows, k=k)
     figures = summary(curves, args.trials)
@@ -187,13 +193,21 @@ def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_build(args: argparse.Namespace, out: Console) -> int:
-    from tunelake.metalearn.artifact import SHIPPED
-    from tunelake.metalearn.build import build_artifact, lake_matrices
+    from tunelake.metalearn.artifact import SHIPPED, load_artifact
+    from tunelake.metalearn.build import build_artifact, matrices_of
     from tunelake.platform.automl.offline.bootstrap import index_rows
     from tunelake.store.lake import Lake
 
     groups = {r["name"]: r.get("group") or r["name"] for r in index_rows(Path(args.corpus))} if args.corpus else None
-    matrices = lake_matrices(Lake(args.lake, create=False), groups)
+    base = None
+    if args.from_artifact:
+        path = SHIPPED if args.from_artifact == "shipped" else Path(args.from_artifact)
+        base = load_artifact(path=path) if path.is_file() else None
+        if base is None:
+            raise UserInputError(f"--from-artifact: {args.from_artifact!r} is not an artifact of this version (give "
+                                 "`shipped` or the path of one `tunelake metalearn build` wrote)")
+    lake = Lake(args.lake, create=False) if args.lake or base is None else None
+    matrices = matrices_of(base, lake, groups)
     if not matrices:
         raise UserInputError(f"no scored pool in the lake {args.lake or ''}: run `tunelake metalearn bootstrap` first")
     artifact = build_artifact(matrices, evaluate=args.evaluate, say=out.print)

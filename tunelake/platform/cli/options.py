@@ -31,3 +31,14 @@ def experiment_id(p: argparse.ArgumentParser) -> None:
 
 def region(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", help="AWS region (default: $AWS_DEFAULT_REGION, else us-west-2)")
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 or less is refused with exit 2, not read as "unset")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1: give 1 or more")
+    return value

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tunelake.platform.spec import AutoMLSpec
+
 
 class ExperimentCreated(BaseModel):
     experiment_id: str
@@ -115,7 +117,7 @@ class Stopped(BaseModel):
 class RecommendRequest(BaseModel):
     data: str = Field(max_length=2000)
     target: str = Field(max_length=500)
-    k: int = Field(5, ge=1, le=50)
+    k: int = Field(AutoMLSpec.model_fields["k"].default, ge=1, le=50)  # as many as a warm AutoML starts from
 
 
 class ProposalPublic(BaseModel):
