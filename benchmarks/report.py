@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from tunelake.metalearn.build import overall_error
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -202,18 +204,19 @@ def metalearn(folder: str = "metalearn") -> str | None:
               f"{s['warm_worse_than_cold_share']:.0%} of them.")
 
 
-def proposals_compared(many: str = "metalearn", few: str = "metalearn-k5") -> str | None:
-    """Two ``metalearn evaluate`` runs that differ in how many proposals warm starts from, on one scale per
-    dataset: regret 0 is the best score any of their four searches reached, 1 the worst trial of any."""
-    a, b = load(f"{many}/evaluate.json"), load(f"{few}/evaluate.json")
+def warm_compared(first: str, second: str, labels: tuple[str, str] | None = None) -> str | None:
+    """Two ``metalearn evaluate`` runs' warm searches (by default labelled by how many proposals each started
+    from) and the first run's cold one, on one scale per dataset: regret 0 is the best score any of the four
+    searches reached, 1 the worst trial of any."""
+    a, b = load(f"{first}/evaluate.json"), load(f"{second}/evaluate.json")
     if not a or not b or "warm_scores" not in a["datasets"][0]:
         return None
-    k_many, k_few = a.get("k"), b.get("k")
+    one, two = labels or (f"{a.get('k')} proposals", f"{b.get('k')} proposals")
     pairs = [(x, y) for x in a["datasets"] for y in b["datasets"] if x["dataset"] == y["dataset"]]
     points = a["summary"]["checkpoints"]
-    regret: dict[str, list[list[float]]] = {"many": [], "few": [], "cold": []}
+    regret: dict[str, list[list[float]]] = {"one": [], "two": [], "cold": []}
     for x, y in pairs:
-        searches = {"many": x["warm_scores"], "few": y["warm_scores"], "cold": x["cold_scores"]}
+        searches = {"one": x["warm_scores"], "two": y["warm_scores"], "cold": x["cold_scores"]}
         seen = [v for vs in (*searches.values(), y["cold_scores"]) for v in vs if v is not None]
         best, span = max(seen), (max(seen) - min(seen)) or 1.0
         for name, values in searches.items():
@@ -221,11 +224,11 @@ def proposals_compared(many: str = "metalearn", few: str = "metalearn-k5") -> st
                                  for n in points])
     rows = []
     for i, n in enumerate(points):
-        many_, few_, cold_ = ([r[i] for r in regret[name]] for name in ("many", "few", "cold"))
-        rows.append([str(n), *(f"{statistics.mean(v):.3f} / {statistics.median(v):.3f}" for v in (many_, few_, cold_)),
-                     _duel(many_, few_), _duel(many_, cold_), _duel(few_, cold_)])
-    return table(["trials", f"warm, {k_many} proposals: mean / median regret", f"warm, {k_few} proposals", "cold",
-                  f"{k_many} against {k_few} proposals: W / T / L", f"{k_many} against cold", f"{k_few} against cold"],
+        one_, two_, cold_ = ([r[i] for r in regret[name]] for name in ("one", "two", "cold"))
+        rows.append([str(n), *(f"{statistics.mean(v):.3f} / {statistics.median(v):.3f}" for v in (one_, two_, cold_)),
+                     _duel(one_, two_), _duel(one_, cold_), _duel(two_, cold_)])
+    return table(["trials", f"warm, {one}: mean / median regret", f"warm, {two}", "cold",
+                  f"{one} against {two}: W / T / L", f"{one} against cold", f"{two} against cold"],
                  rows) + f"\n\n{len(pairs)} datasets."
 
 
@@ -319,7 +322,7 @@ def loo() -> str | None:
             continue
         rows = [[("**" + name + "** (ships)") if name == history["strategy"] else name,
                  *(f"{f[f'mean_error_k{k}']:.3f}" for k in (1, 3, 5, 10, 25)),
-                 f"{sum(f[f'mean_error_k{k}'] for k in (1, 3, 5, 10)) / 4:.3f}",
+                 f"{overall_error(f):.3f}",
                  f"{f['first_wins']} / {f['first_ties']} / {f['first_losses']}",
                  f"{f['first_beats_or_ties_default']:.0%}"]
                 for name, f in figures.items() if isinstance(f, dict)]
@@ -333,7 +336,10 @@ def loo() -> str | None:
 TABLES: dict[str, Callable[[], str | None]] = {
     "overhead": overhead, "lake": lake_queries, "lake-mlflow": lake_mlflow, "automl": automl,
     "automl-ensemble": ensemble_ablation, "metalearn": metalearn, "metalearn-k5": lambda: metalearn("metalearn-k5"),
-    "metalearn-proposals": proposals_compared,
+    "metalearn-proposals": lambda: warm_compared("metalearn-single-guard", "metalearn-k5"),
+    "metalearn-single-guard": lambda: metalearn("metalearn-single-guard"),
+    "metalearn-guards": lambda: warm_compared("metalearn", "metalearn-single-guard",
+                                              ("this artifact", "the one before")),
     "automl-v2": lambda: automl_budgets("automl-v2.json"),
     "automl-v3": lambda: automl_budgets("automl-v3.json"),
     "automl-v3-busy": lambda: automl_budgets("automl-v3-busy.json"),

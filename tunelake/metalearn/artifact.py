@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from tunelake.metalearn.features import FEATURE_SET
+from tunelake.metalearn.loo import LEGACY, SHIPPABLE
 from tunelake.metalearn.metamodel import FEATURE_NAMES, MetaModel
 from tunelake.metalearn.pool import POOL_VERSION
 
@@ -48,6 +49,14 @@ class TaskHistory(BaseModel):
     strategy: str = Field("metamodel+portfolio", description="the ordering the leave-one-group-out numbers chose")
     evaluation: dict[str, Any] = Field(default_factory=dict, description="leave-one-group-out figures per strategy")
     extra_trials: int = Field(0, description="AutoML trials of a lake the meta-model also learnt from")
+
+    @field_validator("strategy")
+    @classmethod
+    def _an_ordering_propose_knows(cls, value: str) -> str:
+        if value not in (*SHIPPABLE, *LEGACY):
+            raise ValueError(f"unknown ordering {value!r} (one of: {', '.join(SHIPPABLE)}): rebuild the artifact "
+                             "with this version's `tunelake metalearn build`")
+        return value
 
 
 class Artifact(BaseModel):

@@ -21,7 +21,7 @@ from tunelake.metalearn.learnable import DEFAULT_METRIC
 from tunelake.metalearn.matrix import Matrix, from_rows, normalized_errors
 from tunelake.metalearn.metamodel import MetaModel, examples, guard_examples
 from tunelake.metalearn.pool import POOL_VERSION, candidates
-from tunelake.metalearn.portfolio import greedy
+from tunelake.metalearn.portfolio import SURE, greedy
 from tunelake.metalearn.zoo import FAMILIES
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
@@ -29,15 +29,23 @@ from tunelake.store.lake import Lake
 POOL_COMMAND = "tunelake metalearn bootstrap"
 """The command the dense bootstrap's experiments carry (how the lake tells them from other searches)."""
 PORTFOLIO_SIZE = 32
-SHIPPABLE = (*(f"{name}, {hedge}" for name in loo.BASES for hedge in loo.HEDGES), *loo.BASES, "portfolio")
-"""The orderings a build may ship (earlier ones win a tie)."""
 FIRST_TARGET = 0.8
 """The share of held-out datasets on which an ordering's first proposal must beat or tie the untuned default
 for it to ship: among those that reach it (with :data:`FIRST_MARGIN`), the lowest error ships. A first
 proposal worse than doing nothing clever costs a user's trust more than a slightly better average earns."""
 FIRST_MARGIN = 0.05
-"""How far above :data:`FIRST_TARGET` leave-one-group-out must put an ordering: the guard's seeds alone move
-that share by two to four points, so an ordering shown at exactly 80% reaches 76% as easily."""
+"""How far above :data:`FIRST_TARGET` leave-one-group-out must put an ordering. The guard's seeds move that
+share (the mean of five fits by two points between seed sets, one fit by up to nine), one held-out
+regression dataset is 2.4 points, and the ordering and level are chosen on the same folds that judge them,
+which flatters the winner: an ordering shown at exactly 80% reaches 76% as easily."""
+
+
+def reaches_target(figures: dict[str, Any]) -> bool:
+    """Whether an ordering's first proposal beats or ties the default often enough to ship (the figures are
+    rounded to 3 places, so the bar is too: 85.0% reaches it)."""
+    return figures["first_beats_or_ties_default"] >= round(FIRST_TARGET + FIRST_MARGIN, 3)
+UNJUDGED = f"metamodel+portfolio, sure {SURE}"
+"""The ordering of a build that does not judge them (too few groups, or ``evaluate=False``)."""
 MIN_TRIALS = 5
 """A dataset of a lake teaches the meta-model once it has this many completed trials (fewer say little about
 which configurations are better there)."""
@@ -73,12 +81,11 @@ def task_history(matrix: Matrix, extra: tuple[list, list, list] | None = None, e
         ex, ey = examples(*extra)
         x, y, extra_rows = np.vstack([x, ex]), np.concatenate([y, ey]), len(ey)
     evaluation: dict[str, Any] = {}
-    strategy = SHIPPABLE[0]
+    strategy = UNJUDGED
     if evaluate and len(set(matrix.groups or matrix.names)) > 1:
         evaluation = loo.leave_one_group_out(matrix)
-        ranked = sorted(SHIPPABLE, key=lambda s: (evaluation[s]["first_beats_or_ties_default"] <
-                                                  FIRST_TARGET + FIRST_MARGIN,
-                                                  _overall(evaluation[s]), SHIPPABLE.index(s)))
+        ranked = sorted(loo.SHIPPABLE, key=lambda s: (not reaches_target(evaluation[s]), overall_error(evaluation[s]),
+                                                      loo.SHIPPABLE.index(s)))
         strategy = ranked[0]
         say(f"{matrix.task}: {len(matrix.dataset_ids)} datasets; ships {strategy} (error, first beats or ties the "
             f"default: {'; '.join(_judged(s, evaluation[s]) for s in ranked)})")
@@ -102,10 +109,10 @@ def _guard(matrix: Matrix) -> str | None:
 
 
 def _judged(strategy: str, figures: dict[str, Any]) -> str:
-    return f"{strategy} {_overall(figures):.4f}, {figures['first_beats_or_ties_default']:.0%}"
+    return f"{strategy} {overall_error(figures):.4f}, {figures['first_beats_or_ties_default']:.0%}"
 
 
-def _overall(figures: dict[str, Any]) -> float:
+def overall_error(figures: dict[str, Any]) -> float:
     """One number per strategy: the mean best normalized error over the first 1, 3, 5 and 10 proposals."""
     return float(np.mean([figures[f"mean_error_k{k}"] for k in (1, 3, 5, 10)]))
 
@@ -162,9 +169,13 @@ def refit(lake: Lake, base: Artifact | None, evaluate: bool = False,
     for task, matrix in matrices.items():
         rows = catalog.automl_history(lake, task, FEATURE_SET)
         extra[task] = extra_examples(rows, skip=set(matrix.dataset_ids))
-    artifact = build_artifact(matrices, extra, evaluate, say)
-    if base and not evaluate:
-        for task, history in artifact.tasks.items():
-            if task in base.tasks:
-                history.strategy, history.evaluation = base.tasks[task].strategy, base.tasks[task].evaluation
+    return keep_orderings(build_artifact(matrices, extra, evaluate, say), base if not evaluate else None)
+
+
+def keep_orderings(artifact: Artifact, base: Artifact | None) -> Artifact:
+    """``artifact`` with each task's ordering and its figures taken from ``base`` (a build that did not judge
+    the orderings again must not replace the one leave-one-group-out chose)."""
+    for task, history in artifact.tasks.items():
+        if base and task in base.tasks:
+            history.strategy, history.evaluation = base.tasks[task].strategy, base.tasks[task].evaluation
     return artifact

@@ -101,8 +101,9 @@ def cold(train: Matrix, meta: dict[str, float]) -> list[int]:
     return [default_index(train), *map(int, rest)]
 
 
-SURE_LEVELS = (0.85, 0.9, 0.95)
-"""The guard's levels leave-one-group-out chooses among, per task (``sure 0.9`` and so on)."""
+SURE_LEVELS = (0.95, 0.9, 0.85)
+"""The guard's levels leave-one-group-out chooses among, per task (``sure 0.9`` and so on); the surer first,
+so that on a tie the ordering that loses to the default less often ships."""
 BASES: dict[str, Strategy] = {
     "metamodel+portfolio": lambda train, meta: interleave(metamodel(train, meta), portfolio(train, meta)),
     "metamodel+greedy": metamodel_greedy,
@@ -120,6 +121,10 @@ STRATEGIES: dict[str, Strategy] = {
     **BASES,
     **{f"{name}, {label}": hedge(base) for name, base in BASES.items() for label, hedge in HEDGES.items()},
 }
+SHIPPABLE = (*(f"{name}, {hedge}" for name in BASES for hedge in HEDGES), *BASES, "portfolio")
+"""The orderings an artifact may ship (earlier ones win a tie); ``propose`` reads each of them."""
+LEGACY = tuple(f"{name}, sure" for name in BASES)
+"""Orderings artifacts named before the guard's level was chosen per task (read at ``portfolio.SURE``)."""
 
 
 def leave_one_group_out(matrix: Matrix, strategies: dict[str, Strategy] | None = None) -> dict[str, object]:

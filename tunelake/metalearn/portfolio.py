@@ -9,10 +9,12 @@ portfolio still does worst on, so the set hedges by construction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
-def greedy(errors: np.ndarray, size: int, weights: np.ndarray | None = None, start: list[int] = ()) -> list[int]:
+def greedy(errors: np.ndarray, size: int, weights: np.ndarray | None = None, start: Sequence[int] = ()) -> list[int]:
     """Column indices of ``errors`` (datasets x configurations, lower better), in the order chosen.
 
     ``weights`` (one per dataset) make some datasets count more, e.g. those
@@ -23,7 +25,7 @@ def greedy(errors: np.ndarray, size: int, weights: np.ndarray | None = None, sta
     n_datasets, n_configs = errors.shape
     w = np.ones(n_datasets) if weights is None else np.asarray(weights, dtype=float)
     w = w / w.sum()
-    chosen = list(dict.fromkeys(start))
+    chosen = list(dict.fromkeys(start))[:size]
     # the best error reached so far on each dataset (nothing chosen yet: the worst, 1)
     reached = errors[:, chosen].min(axis=1) if chosen else np.ones(n_datasets)
     while len(chosen) < min(size, n_configs):

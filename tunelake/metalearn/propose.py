@@ -2,8 +2,10 @@
 
 The candidates are the pool's configurations and the best ones the lake's
 own AutoML searches found; the meta-model predicts each one's normalized
-score on the new data, and the artifact's chosen ordering (the meta-model's,
-alone or interleaved with the portfolio) picks the first ``k``. The untuned
+score on the new data, and the ordering the artifact ships (one of
+``loo.SHIPPABLE``: the meta-model's, alone, interleaved with the portfolio or
+followed by the greedy portfolio that covers what its first pick misses; the
+portfolio's; the nearest datasets') picks the first ``k``. The untuned
 default is always among them: a proposal learnt elsewhere can lose to it,
 so the guard (how sure a pick beats or ties the default here) decides
 whether the default or a learnt pick goes first.
@@ -43,7 +45,8 @@ LAKE_BEST = 5
 
 _REFITS: dict[tuple[str, int, frozenset[str]], TaskHistory | None] = {}
 """Held-out refits already made in this process: an evaluation asks for the same one once per contender
-(and a benchmark makes it before its clock starts), and a refit takes seconds."""
+(and a benchmark makes it before its clock starts), and a refit (the meta-model and the guard's fits) takes
+tens of seconds on 2 cores."""
 
 
 def _without(history: TaskHistory, task: str, artifact: Artifact, exclude: frozenset[str]) -> TaskHistory | None:
@@ -114,8 +117,10 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
     if base == "metamodel+portfolio":
         order = interleave(by_model, of(history.portfolio))
     elif base in ("portfolio", "nearest", "metamodel+greedy"):
+        in_matrix = set(of(history.config_ids))
+        top = next((i for i in by_model if i in in_matrix), None)  # the cover starts from a pick it has scores of
         order = by_model[:1] if base == "metamodel+greedy" else []
-        order += of(_ranked(base, history, task, artifact, meta, configs[by_model[0]]))
+        order += of(_ranked(base, history, task, artifact, meta, None if top is None else configs[top]))
         order = list(dict.fromkeys(order + by_model))
     else:
         order = by_model
@@ -129,15 +134,17 @@ def _order(artifact: Artifact, history: TaskHistory, task: str, configs: list[di
 
 
 def _ranked(base: str, history: TaskHistory, task: str, artifact: Artifact, meta: dict[str, float],
-            top: dict[str, Any]) -> list[str]:
+            top: dict[str, Any] | None) -> list[str]:
     """The config ids a matrix-based ordering puts first: the portfolio; the nearest datasets' best; or the
-    greedy portfolio that covers what the meta-model's top pick (``top``) misses."""
+    greedy portfolio that covers what ``top`` (the meta-model's best pick among the matrix's configurations)
+    misses. A lake's own configuration may rank above ``top`` and then leads, but the matrix has no scores
+    to cover it with."""
     if base == "portfolio":
         return history.portfolio
     matrix = matrix_of(history, task, artifact.configs)
     if base == "nearest":
         return [history.config_ids[i] for i in nearest(matrix, meta)]
-    start = [i for i, c in enumerate(matrix.configs) if canonical(c) == canonical(top)]
+    start = [i for i, c in enumerate(matrix.configs) if top is not None and canonical(c) == canonical(top)]
     return [history.config_ids[i] for i in greedy(matrix.errors(), PORTFOLIO_SIZE, start=start)]
 
 

@@ -135,10 +135,10 @@ def cmd_automl(args: argparse.Namespace, out: Console) -> int:
 
 def cmd_recommend(args: argparse.Namespace, out: Console) -> int:
     from tunelake.metalearn.recommend import proposals_for
-    from tunelake.platform.spec import AutoMLSpec
+    from tunelake.platform.spec import PROPOSALS
     from tunelake.store.lake import Lake
 
-    k = AutoMLSpec.model_fields["k"].default if args.k is None else args.k
+    k = PROPOSALS if args.k is None else args.k
     proposals, task, _ = proposals_for(Lake(args.lake), args.data, args.target, k)
     if args.format == "json":
         write_json([{"config": p.config, "predicted": p.predicted, "evidence": p.evidence} for p in proposals])
@@ -179,9 +179,9 @@ def cmd_bootstrap(args: argparse.Namespace, out: Console) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
     from tunelake.platform.automl.offline.evaluate import evaluate, plot, summary
     from tunelake.platform.automl.offline.evaluate import write_json as write_curves
-    from tunelake.platform.spec import AutoMLSpec
+    from tunelake.platform.spec import PROPOSALS
 
-    k = AutoMLSpec.model_fields["k"].default if args.k is None else args.k
+    k = PROPOSALS if args.k is None else args.k
     curves = evaluate(Path(args.directory), args.lake, args.trials, args.limit, say=out.print, sample=args.sample,
                       max_rows=args.max_rows, k=k)
     figures = summary(curves, args.trials)
@@ -193,29 +193,48 @@ def cmd_evaluate(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_build(args: argparse.Namespace, out: Console) -> int:
-    from tunelake.metalearn.artifact import SHIPPED, load_artifact
-    from tunelake.metalearn.build import build_artifact, matrices_of
+    from tunelake.metalearn.artifact import SHIPPED
+    from tunelake.metalearn.build import build_artifact, keep_orderings, matrices_of
     from tunelake.platform.automl.offline.bootstrap import index_rows
     from tunelake.store.lake import Lake
 
     groups = {r["name"]: r.get("group") or r["name"] for r in index_rows(Path(args.corpus))} if args.corpus else None
-    base = None
-    if args.from_artifact:
-        path = SHIPPED if args.from_artifact == "shipped" else Path(args.from_artifact)
-        base = load_artifact(path=path) if path.is_file() else None
-        if base is None:
-            raise UserInputError(f"--from-artifact: {args.from_artifact!r} is not an artifact of this version (give "
-                                 "`shipped` or the path of one `tunelake metalearn build` wrote)")
+    base = _base_artifact(args.from_artifact) if args.from_artifact else None
     lake = Lake(args.lake, create=False) if args.lake or base is None else None
     matrices = matrices_of(base, lake, groups)
     if not matrices:
         raise UserInputError(f"no scored pool in the lake {args.lake or ''}: run `tunelake metalearn bootstrap` first")
-    artifact = build_artifact(matrices, evaluate=args.evaluate, say=out.print)
+    artifact = keep_orderings(build_artifact(matrices, evaluate=args.evaluate, say=out.print),
+                              base if not args.evaluate else None)
     path = Path(args.output) if args.output else SHIPPED
     path.write_text(artifact.model_dump_json())
     out.print(f"wrote {path}: " + ", ".join(f"{t} {len(h.datasets)} datasets x {len(h.config_ids)} configurations"
                                             for t, h in artifact.tasks.items()))
     return Exit.OK
+
+
+def _base_artifact(given: str) -> Any:
+    """The artifact ``--from-artifact`` names (``shipped``: the package's), or an error that says what is wrong
+    with it."""
+    from pydantic import ValidationError
+
+    from tunelake.metalearn.artifact import ARTIFACT_VERSION, SHIPPED, load_artifact
+    from tunelake.metalearn.features import FEATURE_SET
+
+    path = SHIPPED if given == "shipped" else Path(given)
+    if not path.is_file():
+        raise UserInputError(f"--from-artifact: no file {given!r}: give `shipped` or the path of an artifact "
+                             "`tunelake metalearn build` wrote")
+    try:
+        base = load_artifact(path=path)
+    except ValidationError as exc:
+        raise UserInputError(f"--from-artifact: {given!r} is not an artifact ({exc.errors()[0]['msg']}): give "
+                             "`shipped` or the path of one `tunelake metalearn build` wrote") from None
+    if base is None:
+        raise UserInputError(f"--from-artifact: {given!r} was made for another version or meta-feature set (this "
+                             f"version reads artifact version {ARTIFACT_VERSION}, features {FEATURE_SET}): build it "
+                             "again from its bootstrapped lake")
+    return base
 
 
 def cmd_fit(args: argparse.Namespace, out: Console) -> int:

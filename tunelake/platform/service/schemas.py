@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tunelake.platform.spec import AutoMLSpec
+from tunelake.platform.spec import PROPOSALS
 
 
 class ExperimentCreated(BaseModel):
@@ -117,7 +117,7 @@ class Stopped(BaseModel):
 class RecommendRequest(BaseModel):
     data: str = Field(max_length=2000)
     target: str = Field(max_length=500)
-    k: int = Field(AutoMLSpec.model_fields["k"].default, ge=1, le=50)  # as many as a warm AutoML starts from
+    k: int = Field(PROPOSALS, ge=1, le=50)  # as many as a warm AutoML starts from
 
 
 class ProposalPublic(BaseModel):

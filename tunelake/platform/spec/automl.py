@@ -11,6 +11,11 @@ from tunelake.platform.spec.messages import format_errors
 from tunelake.platform.spec.params import Number, _Model
 
 
+PROPOSALS = 10
+"""How many proposals a warm search starts from, and `recommend` shows, unless told otherwise: as many as TPE's
+random start-up trials, which they replace."""
+
+
 class AutoMLSpec(_Model):
     """Data in, fitted model out: the data, its target, and how hard to search."""
 
@@ -24,7 +29,7 @@ class AutoMLSpec(_Model):
                                      description="a scikit-learn scorer (by default accuracy, or r2 for regression)")
     folds: StrictInt = Field(3, ge=2, le=20, description="cross-validation folds per configuration")
     warm_start: StrictBool = Field(True, description="start from the meta-model's proposals for this data")
-    k: StrictInt = Field(10, ge=1, le=100, description="how many proposals to start from (by default as many as "
+    k: StrictInt = Field(PROPOSALS, ge=1, le=100, description="how many proposals to start from (by default as many as "
                                                           "TPE's random start-up trials, which they replace)")
     seed: StrictInt = 0
     early_stop: StrictBool = Field(True, description="let ASHA stop a configuration whose first folds are in the "

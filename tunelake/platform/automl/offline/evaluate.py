@@ -21,7 +21,7 @@ from tunelake.metalearn.dataset import fingerprint
 from tunelake.metalearn.artifact import load_artifact
 from tunelake.platform.automl.offline.bootstrap import corpus, index_rows, seed_for
 from tunelake.platform.automl.run import automl
-from tunelake.platform.spec import AutoMLSpec
+from tunelake.platform.spec import PROPOSALS, AutoMLSpec
 from tunelake.store import catalog
 from tunelake.store.lake import Lake
 
@@ -61,7 +61,7 @@ def _best_known() -> dict[str, float]:
 
 def evaluate(directory: Path, lake_uri: str | None, trials: int, limit: int | None,
              say: Callable[[str], None] = print, sample: int | None = None,
-             max_rows: int | None = None, k: int = AutoMLSpec.model_fields["k"].default) -> list[Curves]:
+             max_rows: int | None = None, k: int = PROPOSALS) -> list[Curves]:
     lake = Lake(lake_uri)
     index = index_rows(directory)
     sizes = {r["file"]: int(r.get("n_rows") or 0) for r in index}
