@@ -38,17 +38,17 @@ FIRST_MARGIN = 0.05
 share (the mean of five fits by two points between seed sets, one fit by up to nine), one held-out
 regression dataset is 2.4 points, and the ordering and level are chosen on the same folds that judge them,
 which flatters the winner: an ordering shown at exactly 80% reaches 76% as easily."""
+UNJUDGED = f"metamodel+portfolio, sure {SURE}"
+"""The ordering of a build that does not judge them (too few groups, or ``evaluate=False``)."""
+MIN_TRIALS = 5
+"""A dataset of a lake teaches the meta-model once it has this many completed trials (fewer say little about
+which configurations are better there)."""
 
 
 def reaches_target(figures: dict[str, Any]) -> bool:
     """Whether an ordering's first proposal beats or ties the default often enough to ship (the figures are
     rounded to 3 places, so the bar is too: 85.0% reaches it)."""
     return figures["first_beats_or_ties_default"] >= round(FIRST_TARGET + FIRST_MARGIN, 3)
-UNJUDGED = f"metamodel+portfolio, sure {SURE}"
-"""The ordering of a build that does not judge them (too few groups, or ``evaluate=False``)."""
-MIN_TRIALS = 5
-"""A dataset of a lake teaches the meta-model once it has this many completed trials (fewer say little about
-which configurations are better there)."""
 
 
 def extra_examples(rows: list[dict[str, Any]], skip: set[str]) -> tuple[list[dict[str, float]], list[list[dict]],
